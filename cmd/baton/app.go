@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/batonhq/baton/configs"
+	"github.com/batonhq/baton/keys"
+	"github.com/batonhq/baton/models/gormstore"
+	"github.com/batonhq/baton/oauth"
+)
+
+// app is the configuration, logger and store every command starts from.
+type app struct {
+	cfg   configs.Config
+	log   *slog.Logger
+	store *gormstore.Store
+}
+
+// open loads the configuration, opens the database and migrates it.
+func open(e *env) (*app, error) {
+	cfg, err := configs.Load(e.getenv)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	log := newLogger(cfg, e.stderr)
+	store, err := gormstore.Open(e.ctx, cfg.DatabaseURL, log)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if _, err := store.Migrate(e.ctx); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("migrate database: %w", err)
+	}
+	return &app{cfg: cfg, log: log, store: store}, nil
+}
+
+func (a *app) Close() { a.store.Close() }
+
+func newLogger(cfg configs.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated by configs
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// service builds the oauth service; signer may be nil for account commands.
+func (a *app) service(signer oauth.Signer) (*oauth.Service, error) {
+	return oauth.NewService(a.store, signer, oauth.Options{
+		Issuer:            a.cfg.Issuer,
+		Audience:          a.cfg.TokenAudience(),
+		AccessTokenTTL:    a.cfg.AccessTokenTTL,
+		RefreshIdleTTL:    a.cfg.RefreshIdleTTL,
+		SessionMaxTTL:     a.cfg.SessionMaxTTL,
+		RefreshReuseGrace: a.cfg.RefreshReuseGrace,
+	}, time.Now, a.log)
+}
+
+// ring loads the signing keys, creating the first ones on a new database.
+func (a *app) ring(ctx context.Context) (*keys.Ring, error) {
+	kek, err := a.kek()
+	if err != nil {
+		return nil, err
+	}
+	ring, err := keys.NewRing(a.store, keys.Options{
+		Alg:            a.cfg.SigningAlg,
+		KEK:            kek,
+		RotationPeriod: a.cfg.KeyRotationPeriod,
+		JWKSMaxAge:     a.cfg.JWKSMaxAge,
+		TokenTTL:       a.cfg.AccessTokenTTL,
+	}, time.Now, a.log)
+	if err != nil {
+		return nil, err
+	}
+	if err := ring.Init(ctx); err != nil {
+		return nil, err
+	}
+	return ring, nil
+}
+
+// kek returns BATON_KEK or, with SQLite and no KEK configured, the key kept
+// in a file beside the database, generated on first use (SPEC §1).
+func (a *app) kek() ([]byte, error) {
+	if a.cfg.KEK != "" {
+		k, err := keys.ParseKEK(a.cfg.KEK)
+		if err != nil {
+			return nil, fmt.Errorf("BATON_KEK: %w", err)
+		}
+		return k, nil
+	}
+	path, ok := a.cfg.SQLitePath()
+	if !ok {
+		return nil, errors.New("BATON_KEK is required with Postgres")
+	}
+	return localKEK(path+".kek", a.log)
+}
+
+func localKEK(path string, log *slog.Logger) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		k, err := keys.ParseKEK(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("key file %s: %w", path, err)
+		}
+		return k, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read key file: %w", err)
+	}
+	k, err := keys.GenerateKEK()
+	if err != nil {
+		return nil, err
+	}
+	err = writeNewFile(path, []byte(base64.StdEncoding.EncodeToString(k)+"\n"))
+	if errors.Is(err, fs.ErrExist) {
+		return localKEK(path, log) // another process created it first
+	}
+	if err != nil {
+		return nil, err
+	}
+	abs, _ := filepath.Abs(path)
+	log.Warn("BATON_KEK is not set: generated a key-encryption key beside the SQLite database; set BATON_KEK in production", "file", abs)
+	return k, nil
+}
+
+// writeNewFile creates path with mode 0600 atomically: the data is written
+// to a temporary file that is then linked into place, which fails if path
+// exists. A concurrent process that lost the race reads the winner's key.
+func writeNewFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".kek-*")
+	if err != nil {
+		return fmt.Errorf("create key file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write key file: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		return fmt.Errorf("create key file: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,97 @@
+// Command baton is the baton OAuth 2.0 authorization server and its
+// administration CLI.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+	"github.com/gin-gonic/gin"
+)
+
+func main() {
+	gin.SetMode(gin.ReleaseMode)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// cli is the command line (SPEC §1).
+type cli struct {
+	Serve   serveCmd   `cmd:"" help:"Run the HTTP server (migrates the schema first)."`
+	Migrate migrateCmd `cmd:"" help:"Apply schema migrations and exit."`
+	User    struct {
+		Add userAddCmd `cmd:"" help:"Create a user; the password is read from stdin."`
+	} `cmd:"" help:"Manage users."`
+	Client struct {
+		Add clientAddCmd `cmd:"" help:"Register a client."`
+	} `cmd:"" help:"Manage clients."`
+}
+
+// env is what every command receives: the process's context, environment
+// and standard streams.
+type env struct {
+	ctx    context.Context
+	getenv func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// exitCode is panicked by kong's Exit hook so that --help returns from run
+// instead of exiting the process.
+type exitCode int
+
+// run executes one command and returns the process exit status. Errors are
+// one line on stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	var c cli
+	defer func() {
+		if r := recover(); r != nil {
+			ec, ok := r.(exitCode)
+			if !ok {
+				panic(r)
+			}
+			code = int(ec)
+		}
+	}()
+	parser, err := kong.New(&c, kong.Name("baton"),
+		kong.Description("baton: an OAuth 2.0 authorization server with rotating refresh tokens."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitCode(code)) }))
+	if err != nil {
+		fmt.Fprintf(stderr, "baton: %v\n", err)
+		return 2
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "baton: %s\n", oneLine(err))
+		return 2
+	}
+	if err := kctx.Run(&env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}); err != nil {
+		fmt.Fprintf(stderr, "baton: %s\n", oneLine(err))
+		return 1
+	}
+	return 0
+}
+
+// oneLine joins a (possibly joined) error into a single line.
+func oneLine(err error) string {
+	var parts []string
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		for _, e := range joined.Unwrap() {
+			parts = append(parts, oneLine(e))
+		}
+		return strings.Join(parts, "; ")
+	}
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}

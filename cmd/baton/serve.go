@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/batonhq/baton/handlers"
+)
+
+type serveCmd struct{}
+
+// Run starts the server: migrate, load keys, serve until the context ends.
+func (serveCmd) Run(e *env) error {
+	a, err := open(e)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ring, err := a.ring(e.ctx)
+	if err != nil {
+		return err
+	}
+	svc, err := a.service(ring)
+	if err != nil {
+		return err
+	}
+	router, err := handlers.NewRouter(handlers.Config{
+		Service:    svc,
+		Keys:       ring,
+		Issuer:     a.cfg.Issuer,
+		JWKSMaxAge: a.cfg.JWKSMaxAge,
+		Ready:      func(ctx context.Context) error { return a.store.Ping(ctx) },
+		Log:        a.log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("BATON_ADDR: listen: %w", err)
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	go ring.Run(ctx)
+	go svc.Run(ctx)
+	a.log.Info("baton listening", "addr", ln.Addr().String(), "issuer", a.cfg.Issuer)
+	if err := handlers.Serve(ctx, ln, router, a.log); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+type migrateCmd struct{}
+
+// Run applies the schema migrations (open does) and reports them.
+func (migrateCmd) Run(e *env) error {
+	a, err := open(e)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fmt.Fprintln(e.stdout, "schema is up to date")
+	return nil
+}

@@ -1,0 +1,67 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/batonhq/baton/oauth"
+)
+
+// statusError carries an HTTP status other than the one the error code
+// implies (413 for an oversized body).
+type statusError struct {
+	status int
+	err    *oauth.Error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// errorBody is the RFC 6749 §5.2 error response.
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// statusOf maps an OAuth error code to its HTTP status.
+func statusOf(code string) int {
+	switch code {
+	case oauth.ErrInvalidClient.Code:
+		return http.StatusUnauthorized
+	case oauth.ErrServerError.Code:
+		return http.StatusInternalServerError
+	case oauth.ErrTemporarilyUnavail.Code:
+		return http.StatusServiceUnavailable
+	case "not_found":
+		return http.StatusNotFound
+	case "method_not_allowed":
+		return http.StatusMethodNotAllowed
+	default:
+		return http.StatusBadRequest
+	}
+}
+
+// writeError is the one writer of OAuth error responses. Errors that are not
+// *oauth.Error are logged with their cause and answered as server_error.
+func writeError(c *gin.Context, log *slog.Logger, err error) {
+	var oerr *oauth.Error
+	if !errors.As(err, &oerr) {
+		log.ErrorContext(c.Request.Context(), "request failed", "path", c.Request.URL.Path, "err", err)
+		oerr = oauth.ErrServerError.Describe("internal error")
+	}
+	status := statusOf(oerr.Code)
+	var serr *statusError
+	if errors.As(err, &serr) {
+		status = serr.status
+	}
+	h := c.Writer.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	if status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Basic realm="baton", charset="UTF-8"`)
+	}
+	c.AbortWithStatusJSON(status, errorBody{Error: oerr.Code, Description: oerr.Description})
+}

@@ -1,0 +1,113 @@
+package handlers
+
+import (
+	"encoding/base64"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/batonhq/baton/oauth"
+)
+
+// Request limits of the OAuth endpoints.
+const (
+	maxBodyBytes  = 64 << 10 // SPEC §2: bodies over 64 KiB are refused
+	maxParameters = 32       // far more than any grant needs
+)
+
+// parseForm reads an application/x-www-form-urlencoded body (RFC 6749 §3.2)
+// and refuses bodies over 64 KiB and repeated parameters.
+func parseForm(r *http.Request) (url.Values, error) {
+	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || ct != "application/x-www-form-urlencoded" {
+		return nil, oauth.ErrInvalidRequest.Describe("content type must be application/x-www-form-urlencoded")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, &statusError{status: http.StatusRequestEntityTooLarge,
+				err: oauth.ErrInvalidRequest.Describe("request body exceeds 64 KiB")}
+		}
+		return nil, oauth.ErrInvalidRequest.With("request body could not be read", err)
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, oauth.ErrInvalidRequest.Describe("request body is not valid form encoding")
+	}
+	if len(form) > maxParameters {
+		return nil, oauth.ErrInvalidRequest.Describe("too many parameters")
+	}
+	for k, v := range form {
+		if len(v) > 1 {
+			return nil, oauth.ErrInvalidRequest.Describe("parameter %q is repeated", truncate(k, 64))
+		}
+	}
+	return form, nil
+}
+
+// clientCredentials extracts client authentication from the request
+// (RFC 6749 §2.3.1): HTTP Basic, or client_id and client_secret in the body,
+// or client_id alone for public clients. Using two methods is an error.
+func clientCredentials(r *http.Request, form url.Values) (oauth.ClientCredentials, error) {
+	id, secret := form.Get("client_id"), form.Get("client_secret")
+	authz := r.Header.Get("Authorization")
+	if authz == "" {
+		switch {
+		case secret != "":
+			return oauth.ClientCredentials{ID: id, Secret: secret, Method: oauth.AuthPost}, nil
+		case form.Has("client_secret"):
+			return oauth.ClientCredentials{}, oauth.ErrInvalidRequest.Describe("client_secret is empty")
+		default:
+			return oauth.ClientCredentials{ID: id, Method: oauth.AuthNone}, nil
+		}
+	}
+	if form.Has("client_secret") {
+		return oauth.ClientCredentials{}, oauth.ErrInvalidRequest.Describe("use one client authentication method, not two")
+	}
+	basicID, basicSecret, err := parseBasic(authz)
+	if err != nil {
+		return oauth.ClientCredentials{}, err
+	}
+	if id != "" && id != basicID {
+		return oauth.ClientCredentials{}, oauth.ErrInvalidRequest.Describe("client_id does not match the Authorization header")
+	}
+	return oauth.ClientCredentials{ID: basicID, Secret: basicSecret, Method: oauth.AuthBasic}, nil
+}
+
+// parseBasic decodes "Basic base64(urlencode(id):urlencode(secret))".
+func parseBasic(header string) (id, secret string, err error) {
+	bad := oauth.ErrInvalidClient.Describe("malformed Basic authorization header")
+	scheme, cred, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return "", "", oauth.ErrInvalidClient.Describe("unsupported authorization scheme")
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+	if err != nil {
+		return "", "", bad
+	}
+	rawID, rawSecret, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", bad
+	}
+	if id, err = url.QueryUnescape(rawID); err != nil {
+		return "", "", bad
+	}
+	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+		return "", "", bad
+	}
+	if id == "" || secret == "" {
+		return "", "", bad
+	}
+	return id, secret, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

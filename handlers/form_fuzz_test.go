@@ -1,0 +1,93 @@
+package handlers
+
+import (
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/batonhq/baton/oauth"
+)
+
+// FuzzParseTokenRequest: any body and Authorization header either parse into
+// a request with a grant type and an authentication method, or fail with an
+// *oauth.Error that maps to a 4xx.
+func FuzzParseTokenRequest(f *testing.F) {
+	f.Add("grant_type=password&username=a&password=b&client_id=c", "")
+	f.Add("grant_type=refresh_token&refresh_token=x", "Basic YTpi")
+	f.Add("grant_type=client_credentials&scope=a%20b", "Basic %%%")
+	f.Add("a=1&a=2", "")
+	f.Add("grant_type=password&scope=%22", "Bearer x")
+	f.Fuzz(func(t *testing.T, body, authz string) {
+		r := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if authz != "" {
+			r.Header.Set("Authorization", authz)
+		}
+		req, err := parseTokenRequest(r)
+		if err != nil {
+			var oerr *oauth.Error
+			if !errors.As(err, &oerr) {
+				t.Fatalf("error %v is not an *oauth.Error", err)
+			}
+			if s := statusOf(oerr.Code); s < 400 || s >= 500 {
+				t.Fatalf("error %q maps to status %d", oerr.Code, s)
+			}
+			return
+		}
+		if req.GrantType == "" {
+			t.Fatal("accepted a request without grant_type")
+		}
+		switch req.Client.Method {
+		case oauth.AuthBasic, oauth.AuthPost:
+			if req.Client.Secret == "" {
+				t.Fatalf("method %s without a secret", req.Client.Method)
+			}
+		case oauth.AuthNone:
+			if req.Client.Secret != "" {
+				t.Fatal("method none with a secret")
+			}
+		default:
+			t.Fatalf("unknown method %q", req.Client.Method)
+		}
+		for _, s := range req.Scope {
+			if !oauth.ValidScopeToken(s) {
+				t.Fatalf("accepted invalid scope token %q", s)
+			}
+		}
+	})
+}
+
+func TestParseBasic(t *testing.T) {
+	tests := []struct {
+		header, id, secret string
+		ok                 bool
+	}{
+		{"Basic YTpi", "a", "b", true},
+		{"basic YTpi", "a", "b", true},
+		{"Basic " + "Y2xpZW50JTNBaWQ6cyUyNTNjcmV0", "client:id", "s%3cret", true}, // form-encoded id and secret
+		{"Basic YTo=", "", "", false},  // "a:" empty secret
+		{"Basic OmI=", "", "", false},  // ":b" empty id
+		{"Basic YQ==", "", "", false},  // no colon
+		{"Basic ***", "", "", false},   // not base64
+		{"Digest YTpi", "", "", false}, // other scheme
+	}
+	for _, tt := range tests {
+		id, secret, err := parseBasic(tt.header)
+		if (err == nil) != tt.ok || id != tt.id || secret != tt.secret {
+			t.Errorf("parseBasic(%q) = %q, %q, %v; want %q, %q, ok=%v", tt.header, id, secret, err, tt.id, tt.secret, tt.ok)
+		}
+	}
+}
+
+func TestEtagMatches(t *testing.T) {
+	const etag = `"abc"`
+	for header, want := range map[string]bool{
+		"": false, `"abc"`: true, `W/"abc"`: true, `"x", "abc"`: true, "*": true, `"abcd"`: false, `abc`: false,
+	} {
+		if got := etagMatches(header, etag); got != want {
+			t.Errorf("etagMatches(%q) = %v, want %v", header, got, want)
+		}
+	}
+}
+

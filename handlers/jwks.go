@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// KeySet is the source of the published JWKS: precomputed bytes and their
+// strong ETag, replaced whenever the keys change.
+type KeySet interface {
+	JWKS() (body []byte, etag string)
+}
+
+// jwksHandler serves GET /.well-known/jwks.json (RFC 7517) from memory.
+type jwksHandler struct {
+	keys         KeySet
+	cacheControl string
+}
+
+func newJWKSHandler(keys KeySet, maxAge time.Duration) *jwksHandler {
+	return &jwksHandler{keys: keys, cacheControl: fmt.Sprintf("public, max-age=%d", int(maxAge/time.Second))}
+}
+
+func (h *jwksHandler) serve(c *gin.Context) {
+	body, etag := h.keys.JWKS()
+	hdr := c.Writer.Header()
+	hdr.Set("Cache-Control", h.cacheControl)
+	hdr.Set("ETag", etag)
+	if etagMatches(c.GetHeader("If-None-Match"), etag) {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	c.Data(http.StatusOK, "application/jwk-set+json", body)
+}
+
+// etagMatches implements the weak comparison of If-None-Match (RFC 9110 §13.1.2).
+func etagMatches(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	want := strings.TrimPrefix(etag, "W/")
+	for _, tag := range strings.Split(header, ",") {
+		tag = strings.TrimSpace(tag)
+		if tag == "*" || strings.TrimPrefix(tag, "W/") == want {
+			return true
+		}
+	}
+	return false
+}

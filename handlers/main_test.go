@@ -1,0 +1,108 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/batonhq/baton/handlers"
+	"github.com/batonhq/baton/keys"
+	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/oauth"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.TestMode)
+	os.Exit(m.Run())
+}
+
+const (
+	password = "correct horse battery"
+	secret   = "s3cret-s3cret-s3cret"
+)
+
+// server is baton's router on a real listener over a real store.
+type server struct {
+	*httptest.Server
+	store models.Store
+	ring  *keys.Ring
+	svc   *oauth.Service
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newServer(t *testing.T, store models.Store) *server {
+	t.Helper()
+	log := quiet()
+	ring, err := keys.NewRing(store, keys.Options{
+		Alg: "ES256", KEK: make([]byte, 32), RotationPeriod: 24 * time.Hour,
+		JWKSMaxAge: 10 * time.Minute, TokenTTL: 15 * time.Minute,
+	}, time.Now, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ring.Init(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	s := &server{store: store, ring: ring}
+	s.Server = httptest.NewUnstartedServer(nil)
+	issuer := "http://" + s.Listener.Addr().String()
+	s.svc, err = oauth.NewService(store, ring, oauth.Options{
+		Issuer: issuer, AccessTokenTTL: 15 * time.Minute, RefreshIdleTTL: time.Hour,
+		SessionMaxTTL: 24 * time.Hour, RefreshReuseGrace: 10 * time.Second,
+		Argon2: oauth.Argon2Params{Memory: 64, Time: 1, Threads: 1},
+	}, time.Now, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := handlers.NewRouter(handlers.Config{
+		Service: s.svc, Keys: ring, Issuer: issuer, JWKSMaxAge: 10 * time.Minute,
+		Ready: store.Ping, Log: log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Config.Handler = h
+	s.Start()
+	t.Cleanup(s.Close)
+
+	ctx := t.Context()
+	if _, err := s.svc.AddUser(ctx, "alice", password); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []oauth.ClientSpec{
+		{ID: "spa", Public: true, Grants: []string{"password", "refresh_token"}, Scopes: []string{"read", "write"}},
+		{ID: "backend", Secret: secret, Grants: []string{"password", "refresh_token"}, Scopes: []string{"read", "write"}},
+		{ID: "worker", Secret: secret, Grants: []string{"client_credentials"}, Scopes: []string{"jobs"}},
+	} {
+		if _, err := s.svc.AddClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+func sqliteServer(t *testing.T) *server { return newServer(t, storetest.OpenSQLite(t)) }
+
+// do sends a request and returns the response with its body read.
+func do(t *testing.T, req *http.Request) (*http.Response, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req.WithContext(context.WithoutCancel(t.Context())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}

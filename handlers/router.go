@@ -1,0 +1,83 @@
+// Package handlers is baton's HTTP edge: it parses requests into oauth
+// types, calls the oauth service and writes RFC-shaped responses. It holds
+// no protocol rules and no database access.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/batonhq/baton/oauth"
+)
+
+// Config is what the router needs; cmd builds it.
+type Config struct {
+	Service    *oauth.Service
+	Keys       KeySet
+	Issuer     string
+	JWKSMaxAge time.Duration
+	// Ready reports whether the server can serve tokens (database reachable,
+	// a signing key loaded); /readyz answers 503 while it fails.
+	Ready func(context.Context) error
+	Log   *slog.Logger
+}
+
+// NewRouter returns the HTTP handler of every baton endpoint.
+func NewRouter(cfg Config) (http.Handler, error) {
+	if cfg.Service == nil || cfg.Keys == nil || cfg.Ready == nil || cfg.Log == nil {
+		return nil, errors.New("handlers: service, keys, ready and log are required")
+	}
+	meta, err := metadataBody(cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("handlers: render metadata: %w", err)
+	}
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.Use(accessLog(cfg.Log), recovery(cfg.Log))
+	r.NoRoute(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "not_found"}) })
+	r.NoMethod(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "method_not_allowed"}) })
+
+	token := &tokenHandler{svc: cfg.Service, log: cfg.Log}
+	r.POST("/oauth2/token", token.serve)
+	r.GET("/.well-known/jwks.json", newJWKSHandler(cfg.Keys, cfg.JWKSMaxAge).serve)
+	metaHandler := serveBytes("application/json", "public, max-age=3600", meta)
+	r.GET("/.well-known/oauth-authorization-server", metaHandler)
+	r.GET("/.well-known/openid-configuration", metaHandler)
+	r.GET("/healthz", healthz)
+	r.GET("/readyz", readyz(cfg.Ready, cfg.Log))
+	return r, nil
+}
+
+// recovery answers a panic with a server_error JSON body instead of a
+// dropped connection, and logs it.
+func recovery(log *slog.Logger) gin.HandlerFunc {
+	return gin.CustomRecoveryWithWriter(discard{}, func(c *gin.Context, rec any) {
+		writeError(c, log, fmt.Errorf("panic: %v", rec))
+	})
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// accessLog writes one line per request: never the body, the query or
+// headers, which may carry credentials.
+func accessLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
+			slog.String("method", c.Request.Method),
+			slog.String("path", c.FullPath()),
+			slog.Int("status", c.Writer.Status()),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("remote", c.ClientIP()),
+		)
+	}
+}

@@ -1,0 +1,180 @@
+// Package models holds baton's stored entities and the Store interface every
+// storage backend implements. It imports no other baton package and no
+// database driver: the GORM implementation lives in models/gormstore.
+package models
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors returned by every Store implementation.
+var (
+	ErrNotFound      = errors.New("models: not found")
+	ErrAlreadyExists = errors.New("models: already exists")
+	ErrConflict      = errors.New("models: conflict")
+)
+
+// User is a resource owner who logs in with the password grant.
+type User struct {
+	ID           string // random, never reused
+	Username     string // unique
+	PasswordHash string // PHC-encoded argon2id hash
+	Disabled     bool
+	CreatedAt    time.Time
+}
+
+// Client is a registered OAuth client.
+type Client struct {
+	ID         string
+	SecretHash string   // PHC-encoded hash of the secret; empty for public clients
+	Public     bool     // true: authenticates with "none"
+	Grants     []string // grant types it may use
+	Scopes     []string // scopes it may request
+	CreatedAt  time.Time
+}
+
+// Session end reasons, recorded in Session.EndReason.
+const (
+	EndLogout        = "logout"
+	EndAdmin         = "admin"
+	EndReuseDetected = "reuse_detected"
+	EndUserDisabled  = "user_disabled"
+	EndReplaced      = "replaced"
+	EndIdle          = "idle"
+	EndAbsolute      = "absolute"
+)
+
+// Session is what one login starts: a user, a client, the granted scope and
+// the chain of refresh tokens issued to it. A live session has exactly one
+// current (unspent) refresh token.
+type Session struct {
+	ID         string
+	UserID     string
+	ClientID   string
+	Scope      string    // granted scope, space-separated
+	CreatedAt  time.Time // start of the absolute limit
+	LastUsedAt time.Time // start of the idle limit
+	ExpiresAt  time.Time // absolute limit: CreatedAt + session max TTL
+	EndedAt    time.Time // zero while the session lives
+	EndReason  string    // one of the End* constants once ended
+}
+
+// Ended reports whether the session has been revoked or otherwise ended.
+func (s Session) Ended() bool { return !s.EndedAt.IsZero() }
+
+// RefreshToken is one link of a session's refresh-token chain. Only a hash of
+// the token is stored.
+type RefreshToken struct {
+	Hash      []byte // SHA-256 of the token as sent to the client
+	SessionID string
+	CreatedAt time.Time
+	// SpentAt is zero while the token is the session's current one, and the
+	// time of its rotation afterwards.
+	SpentAt time.Time
+	// SuccessorHash is the hash of the token that replaced it (set when spent).
+	SuccessorHash []byte
+	// SealedSuccessor is the successor token encrypted under a key derived
+	// from this token, so that a concurrent presentation within the grace
+	// window receives the same successor. It is dropped after the window.
+	SealedSuccessor []byte
+}
+
+// Current reports whether the token has not been rotated yet.
+func (t RefreshToken) Current() bool { return t.SpentAt.IsZero() }
+
+// RefreshState is what a Store reads, under the session's lock, for one
+// presented refresh token.
+type RefreshState struct {
+	Session   Session
+	User      User
+	Token     RefreshToken  // the presented token
+	Successor *RefreshToken // the token that replaced it; nil while Token is current
+}
+
+// RefreshChange is what the refresh rules decide for a RefreshState. The
+// zero value changes nothing.
+type RefreshChange struct {
+	// Rotate, when set, marks the presented token spent at Rotate.CreatedAt,
+	// records Rotate.Hash as its successor together with SealedSuccessor, and
+	// inserts Rotate as the session's new current token.
+	Rotate          *RefreshToken
+	SealedSuccessor []byte
+	// LastUsedAt, when not zero, becomes the session's LastUsedAt.
+	LastUsedAt time.Time
+	// End, when set, ends the session with the given time and reason.
+	End *SessionEnd
+}
+
+// SessionEnd records why and when a session ended.
+type SessionEnd struct {
+	At     time.Time
+	Reason string
+}
+
+// Key states of the signing-key lifecycle: next → active → retired → removed.
+const (
+	KeyNext    = "next"
+	KeyActive  = "active"
+	KeyRetired = "retired"
+)
+
+// SigningKey is a JWT signing key. The private part is stored sealed (AES-GCM
+// under the key-encryption key), never in plaintext.
+type SigningKey struct {
+	ID         string // kid
+	Alg        string // ES256, RS256 or EdDSA
+	State      string // KeyNext, KeyActive or KeyRetired
+	PublicJWK  []byte // JSON of the public JWK
+	SealedKey  []byte // private key, sealed with the KEK
+	CreatedAt  time.Time
+	ActivateAt time.Time // when it starts (or started) signing
+	RetireAt   time.Time // when it stops (or stopped) signing; zero if not planned
+	RemoveAt   time.Time // when it leaves the JWKS; zero while not retired
+}
+
+// Store is baton's storage. Implementations are safe for concurrent use and
+// return times in UTC.
+type Store interface {
+	// CreateUser stores a new user; ErrAlreadyExists if the username is taken.
+	CreateUser(ctx context.Context, u User) error
+	// UserByUsername returns the user; ErrNotFound if none.
+	UserByUsername(ctx context.Context, username string) (User, error)
+
+	// CreateClient stores a new client; ErrAlreadyExists if the id is taken.
+	CreateClient(ctx context.Context, c Client) error
+	// Client returns the client; ErrNotFound if none.
+	Client(ctx context.Context, id string) (Client, error)
+
+	// CreateSession stores a new session with its first refresh token, in one
+	// transaction.
+	CreateSession(ctx context.Context, s Session, first RefreshToken) error
+	// Session returns the session; ErrNotFound if none.
+	Session(ctx context.Context, id string) (Session, error)
+	// UseRefreshToken finds the refresh token with the given hash, locks its
+	// session, calls decide with what it read and applies the returned change,
+	// all in one transaction. The change is committed even when decide
+	// returns an error (a reuse revocation sticks while the grant fails), and
+	// that error is then returned. ErrNotFound when no token has the hash.
+	// decide may run more than once (retries), so it has no side effects.
+	UseRefreshToken(ctx context.Context, hash []byte, decide func(RefreshState) (RefreshChange, error)) error
+	// CurrentRefreshTokens returns the unspent refresh tokens of a session.
+	CurrentRefreshTokens(ctx context.Context, sessionID string) ([]RefreshToken, error)
+	// ForgetSuccessors drops SealedSuccessor from tokens spent before the
+	// given time and returns how many it changed.
+	ForgetSuccessors(ctx context.Context, spentBefore time.Time) (int64, error)
+
+	// SigningKeys returns every stored signing key.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// UpdateKeys takes a lock that makes it the only key writer across every
+	// instance sharing the database, calls fn with the stored keys and
+	// writes back the result: keys in the returned slice are inserted or
+	// updated, stored keys missing from it are deleted. fn may run more than
+	// once. If fn returns an error nothing is written.
+	UpdateKeys(ctx context.Context, fn func(keys []SigningKey) ([]SigningKey, error)) error
+
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}

@@ -1,0 +1,116 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/batonhq/baton/models"
+)
+
+// Limits on account fields, so that nothing unbounded reaches the database.
+const (
+	maxNameLen      = 128
+	minPasswordLen  = 8
+	maxPasswordLen  = 1024
+	minSecretLength = 16
+)
+
+// ClientSpec describes a client to register.
+type ClientSpec struct {
+	ID     string
+	Secret string // empty for public clients
+	Public bool
+	Grants []string
+	Scopes []string
+}
+
+// AddUser registers a user with a hashed password.
+func (s *Service) AddUser(ctx context.Context, username, password string) (models.User, error) {
+	if err := checkName("username", username); err != nil {
+		return models.User{}, err
+	}
+	if n := utf8.RuneCountInString(password); n < minPasswordLen || len(password) > maxPasswordLen {
+		return models.User{}, fmt.Errorf("password must be %d to %d characters", minPasswordLen, maxPasswordLen)
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return models.User{}, fmt.Errorf("hash password: %w", err)
+	}
+	u := models.User{ID: newOpaque(16), Username: username, PasswordHash: hash, CreatedAt: s.now()}
+	if err := s.store.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, models.ErrAlreadyExists) {
+			return models.User{}, fmt.Errorf("user %q already exists", username)
+		}
+		return models.User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// AddClient registers a client; confidential clients get their secret hashed.
+func (s *Service) AddClient(ctx context.Context, spec ClientSpec) (models.Client, error) {
+	if err := checkClientSpec(spec); err != nil {
+		return models.Client{}, err
+	}
+	c := models.Client{ID: spec.ID, Public: spec.Public, Grants: spec.Grants, Scopes: spec.Scopes, CreatedAt: s.now()}
+	if !spec.Public {
+		hash, err := s.hasher.Hash(ctx, spec.Secret)
+		if err != nil {
+			return models.Client{}, fmt.Errorf("hash secret: %w", err)
+		}
+		c.SecretHash = hash
+	}
+	if err := s.store.CreateClient(ctx, c); err != nil {
+		if errors.Is(err, models.ErrAlreadyExists) {
+			return models.Client{}, fmt.Errorf("client %q already exists", spec.ID)
+		}
+		return models.Client{}, fmt.Errorf("create client: %w", err)
+	}
+	return c, nil
+}
+
+func checkClientSpec(spec ClientSpec) error {
+	if err := checkName("client id", spec.ID); err != nil {
+		return err
+	}
+	switch {
+	case spec.Public && spec.Secret != "":
+		return errors.New("a public client has no secret")
+	case !spec.Public && len(spec.Secret) < minSecretLength:
+		return fmt.Errorf("client secret must be at least %d characters", minSecretLength)
+	case len(spec.Secret) > maxPasswordLen:
+		return fmt.Errorf("client secret must be at most %d characters", maxPasswordLen)
+	case len(spec.Grants) == 0:
+		return errors.New("at least one grant is required")
+	}
+	for _, g := range spec.Grants {
+		if !slices.Contains(SupportedGrants(), g) {
+			return fmt.Errorf("unknown grant %q (want password, refresh_token or client_credentials)", g)
+		}
+	}
+	if spec.Public && slices.Contains(spec.Grants, GrantClientCredentials) {
+		return errors.New("a public client cannot use client_credentials")
+	}
+	for _, sc := range spec.Scopes {
+		if !validScopeToken(sc) {
+			return fmt.Errorf("invalid scope %q", sc)
+		}
+	}
+	return nil
+}
+
+// checkName accepts 1–128 printable characters without spaces or controls.
+func checkName(what, s string) error {
+	if s == "" || len(s) > maxNameLen || !utf8.ValidString(s) {
+		return fmt.Errorf("%s must be 1 to %d characters of valid UTF-8", what, maxNameLen)
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return fmt.Errorf("%s must not contain spaces or control characters", what)
+		}
+	}
+	return nil
+}

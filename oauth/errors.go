@@ -1,0 +1,52 @@
+package oauth
+
+import "fmt"
+
+// Error is an OAuth 2.0 error (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 6750 §3.1).
+// Package-level values are templates: With returns a copy, and errors.Is
+// matches any copy with the same Code.
+type Error struct {
+	Code        string // the "error" member
+	Description string // the "error_description" member: safe for the client
+	cause       error  // logged, never sent
+}
+
+// The errors the token endpoint can return (RFC 6749 §5.2).
+var (
+	ErrInvalidRequest       = &Error{Code: "invalid_request"}
+	ErrInvalidClient        = &Error{Code: "invalid_client"}
+	ErrInvalidGrant         = &Error{Code: "invalid_grant"}
+	ErrUnauthorizedClient   = &Error{Code: "unauthorized_client"}
+	ErrUnsupportedGrantType = &Error{Code: "unsupported_grant_type"}
+	ErrInvalidScope         = &Error{Code: "invalid_scope"}
+	ErrServerError          = &Error{Code: "server_error"}
+	ErrTemporarilyUnavail   = &Error{Code: "temporarily_unavailable"}
+)
+
+func (e *Error) Error() string {
+	if e.Description == "" {
+		return "oauth: " + e.Code
+	}
+	return fmt.Sprintf("oauth: %s: %s", e.Code, e.Description)
+}
+
+// Unwrap returns the internal cause, for logging.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Is reports whether target is an *Error with the same code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// With returns a copy of e with a client-safe description and an internal cause.
+func (e *Error) With(desc string, cause error) *Error {
+	c := *e
+	c.Description, c.cause = desc, cause
+	return &c
+}
+
+// Describe returns a copy of e with a client-safe description.
+func (e *Error) Describe(format string, args ...any) *Error {
+	return e.With(fmt.Sprintf(format, args...), nil)
+}

@@ -1,0 +1,66 @@
+// Package oauth holds baton's protocol rules: the grants of the token
+// endpoint (RFC 6749), refresh-token rotation with reuse detection, sessions
+// and RFC 9068 access tokens. It knows nothing of HTTP or of the database
+// driver: handlers parse requests into its types, and models.Store persists.
+package oauth
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/batonhq/baton/models"
+)
+
+// Signer signs a JWS payload with the current signing key, setting the "typ"
+// header to typ. It is safe for concurrent use.
+type Signer interface {
+	Sign(ctx context.Context, typ string, payload []byte) (string, error)
+}
+
+// Options are the protocol settings (SPEC §1), copied from configuration by cmd.
+type Options struct {
+	Issuer            string        // "iss" of access tokens
+	Audience          string        // "aud" of access tokens; the issuer when empty
+	AccessTokenTTL    time.Duration // lifetime of access tokens
+	RefreshIdleTTL    time.Duration // a session unused this long ends
+	SessionMaxTTL     time.Duration // absolute lifetime of a session
+	RefreshReuseGrace time.Duration // window for concurrent presentations of one refresh token
+	Argon2            Argon2Params  // zero: the default cost
+}
+
+// Service implements the token endpoint's grants and the account operations
+// of the CLI. It is safe for concurrent use.
+type Service struct {
+	store  models.Store
+	signer Signer
+	hasher *Hasher
+	opts   Options
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// NewService returns a Service. signer may be nil for a Service used only
+// for account operations (AddUser, AddClient).
+func NewService(store models.Store, signer Signer, opts Options, now func() time.Time, log *slog.Logger) (*Service, error) {
+	if opts.Audience == "" {
+		opts.Audience = opts.Issuer
+	}
+	switch {
+	case opts.Issuer == "":
+		return nil, errors.New("oauth: issuer is required")
+	case opts.AccessTokenTTL <= 0 || opts.RefreshIdleTTL <= 0 || opts.SessionMaxTTL <= 0:
+		return nil, errors.New("oauth: token lifetimes must be positive")
+	case opts.RefreshReuseGrace < 0:
+		return nil, errors.New("oauth: refresh reuse grace must not be negative")
+	}
+	h, err := NewHasher(opts.Argon2)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{store: store, signer: signer, hasher: h, opts: opts, now: now, log: log}, nil
+}
+
+// Hasher returns the service's password hasher.
+func (s *Service) Hasher() *Hasher { return s.hasher }

@@ -1,0 +1,116 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/batonhq/baton/models"
+)
+
+// Grant types of the token endpoint.
+const (
+	GrantPassword          = "password"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+)
+
+// SupportedGrants lists the grant types baton implements.
+func SupportedGrants() []string {
+	return []string{GrantPassword, GrantRefreshToken, GrantClientCredentials}
+}
+
+// Client authentication methods (RFC 7591 §2 names).
+const (
+	AuthBasic = "client_secret_basic"
+	AuthPost  = "client_secret_post"
+	AuthNone  = "none"
+)
+
+// ClientCredentials is how the caller identified itself.
+type ClientCredentials struct {
+	ID     string
+	Secret string
+	Method string // AuthBasic, AuthPost or AuthNone
+}
+
+// TokenRequest is a parsed token-endpoint request (RFC 6749 §4.3, §4.4, §6).
+type TokenRequest struct {
+	GrantType    string
+	Client       ClientCredentials
+	Username     string
+	Password     string
+	RefreshToken string
+	Scope        []string
+	ScopeGiven   bool // the request carried a scope parameter
+}
+
+// TokenResponse is a successful token response (RFC 6749 §5.1).
+type TokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// Token runs one grant of the token endpoint. Failures are *Error values
+// except for internal ones, which the caller answers as server_error.
+func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, error) {
+	if !slices.Contains(SupportedGrants(), req.GrantType) {
+		return TokenResponse{}, ErrUnsupportedGrantType.Describe("grant_type must be one of password, refresh_token, client_credentials")
+	}
+	client, err := s.AuthenticateClient(ctx, req.Client)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	if !slices.Contains(client.Grants, req.GrantType) {
+		return TokenResponse{}, ErrUnauthorizedClient.Describe("client may not use the %s grant", req.GrantType)
+	}
+	switch req.GrantType {
+	case GrantPassword:
+		return s.passwordGrant(ctx, client, req)
+	case GrantRefreshToken:
+		return s.refreshGrant(ctx, client, req)
+	default:
+		return s.clientCredentialsGrant(ctx, client, req)
+	}
+}
+
+// AuthenticateClient checks the client's credentials (RFC 6749 §2.3):
+// confidential clients with their secret, public clients with "none".
+// Unknown clients cost a hash verification like known ones.
+func (s *Service) AuthenticateClient(ctx context.Context, cred ClientCredentials) (models.Client, error) {
+	fail := ErrInvalidClient.Describe("client authentication failed")
+	if cred.ID == "" {
+		return models.Client{}, ErrInvalidClient.Describe("client authentication is required")
+	}
+	client, err := s.store.Client(ctx, cred.ID)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		if cred.Method != AuthNone {
+			_, _ = s.hasher.Verify(ctx, "", cred.Secret)
+		}
+		return models.Client{}, fail
+	case err != nil:
+		return models.Client{}, fmt.Errorf("load client: %w", err)
+	}
+	if client.Public {
+		if cred.Method != AuthNone {
+			return models.Client{}, ErrInvalidClient.Describe("public client must not send a secret")
+		}
+		return client, nil
+	}
+	if cred.Method == AuthNone {
+		return models.Client{}, ErrInvalidClient.Describe("confidential client must authenticate")
+	}
+	ok, err := s.hasher.Verify(ctx, client.SecretHash, cred.Secret)
+	if err != nil {
+		return models.Client{}, fmt.Errorf("verify client secret: %w", err)
+	}
+	if !ok {
+		return models.Client{}, fail
+	}
+	return client, nil
+}
