@@ -1,0 +1,301 @@
+// Package configs loads baton's configuration: defaults, then the YAML file
+// named by BATON_CONFIG, then BATON_* environment variables (SPEC §1).
+// Only cmd/baton imports it; it copies values into each package's Options.
+package configs
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is every setting of SPEC §1. Each field's tag is its variable.
+type Config struct {
+	Addr               string        `env:"BATON_ADDR"`
+	Issuer             string        `env:"BATON_ISSUER"`
+	Audience           string        `env:"BATON_AUDIENCE"`
+	DatabaseURL        string        `env:"BATON_DATABASE_URL"`
+	AccessTokenTTL     time.Duration `env:"BATON_ACCESS_TOKEN_TTL"`
+	RefreshIdleTTL     time.Duration `env:"BATON_REFRESH_IDLE_TTL"`
+	SessionMaxTTL      time.Duration `env:"BATON_SESSION_MAX_TTL"`
+	RefreshReuseGrace  time.Duration `env:"BATON_REFRESH_REUSE_GRACE"`
+	MaxSessionsPerUser int           `env:"BATON_MAX_SESSIONS_PER_USER"`
+	SigningAlg         string        `env:"BATON_SIGNING_ALG"`
+	KeyRotationPeriod  time.Duration `env:"BATON_KEY_ROTATION_PERIOD"`
+	JWKSMaxAge         time.Duration `env:"BATON_JWKS_MAX_AGE"`
+	KEK                string        `env:"BATON_KEK" secret:"true"`
+	AdminScope         string        `env:"BATON_ADMIN_SCOPE"`
+	LogFormat          string        `env:"BATON_LOG_FORMAT"`
+	LogLevel           string        `env:"BATON_LOG_LEVEL"`
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		Addr:              ":8080",
+		Issuer:            "http://localhost:8080",
+		DatabaseURL:       "sqlite:baton.db",
+		AccessTokenTTL:    15 * time.Minute,
+		RefreshIdleTTL:    720 * time.Hour,
+		SessionMaxTTL:     2160 * time.Hour,
+		RefreshReuseGrace: 10 * time.Second,
+		SigningAlg:        "ES256",
+		KeyRotationPeriod: 24 * time.Hour,
+		JWKSMaxAge:        10 * time.Minute,
+		AdminScope:        "admin",
+		LogFormat:         "json",
+		LogLevel:          "info",
+	}
+}
+
+const prefix = "BATON_"
+
+// Load builds the configuration from the defaults, the YAML file named by
+// BATON_CONFIG and the environment, and validates it. Every problem is
+// reported, each naming its variable.
+func Load(getenv func(string) string) (Config, error) {
+	c := Defaults()
+	if path := getenv("BATON_CONFIG"); path != "" {
+		if err := c.loadFile(path); err != nil {
+			return Config{}, err
+		}
+	}
+	var errs []error
+	c.eachField(func(name string, f reflect.Value, secret bool) {
+		if v, ok := lookup(getenv, name); ok {
+			if err := set(f, v); err != nil {
+				errs = append(errs, describe(name, v, secret, err))
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return Config{}, errors.Join(errs...)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// lookup treats an empty variable as unset, as shells and compose files
+// commonly export empty values.
+func lookup(getenv func(string) string, name string) (string, bool) {
+	v := getenv(name)
+	return v, v != ""
+}
+
+// loadFile applies a YAML file whose keys are the variable names,
+// lower-cased, without the prefix.
+func (c *Config) loadFile(path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("BATON_CONFIG: read %s: %w", path, err)
+	}
+	var doc map[string]yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("BATON_CONFIG: %s is not a YAML mapping: %w", path, err)
+	}
+	var errs []error
+	known := map[string]bool{}
+	c.eachField(func(name string, f reflect.Value, secret bool) {
+		key := strings.ToLower(strings.TrimPrefix(name, prefix))
+		known[key] = true
+		node, ok := doc[key]
+		if !ok {
+			return
+		}
+		if node.Kind != yaml.ScalarNode {
+			errs = append(errs, fmt.Errorf("%s (%s in %s): want a single value", name, key, path))
+			return
+		}
+		if err := set(f, node.Value); err != nil {
+			errs = append(errs, describe(name, node.Value, secret, fmt.Errorf("%w (key %s in %s)", err, key, path)))
+		}
+	})
+	for key := range doc {
+		if !known[key] {
+			errs = append(errs, fmt.Errorf("BATON_CONFIG: unknown key %q in %s", key, path))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// eachField calls fn with every field's variable name and settable value.
+func (c *Config) eachField(fn func(name string, f reflect.Value, secret bool)) {
+	v := reflect.ValueOf(c).Elem()
+	t := v.Type()
+	for i := range t.NumField() {
+		fn(t.Field(i).Tag.Get("env"), v.Field(i), t.Field(i).Tag.Get("secret") == "true")
+	}
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+func set(f reflect.Value, s string) error {
+	switch {
+	case f.Type() == durationType:
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return errors.New("not a duration (use Go syntax such as 15m or 720h)")
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return errors.New("not an integer")
+		}
+		f.SetInt(int64(n))
+	default:
+		f.SetString(s)
+	}
+	return nil
+}
+
+// describe names the variable and quotes the bad value, except secrets.
+func describe(name, value string, secret bool, err error) error {
+	if secret {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return fmt.Errorf("%s: %q: %w", name, truncate(value), err)
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// SQLitePath returns the file of a sqlite: database URL.
+func (c Config) SQLitePath() (string, bool) {
+	return strings.CutPrefix(c.DatabaseURL, "sqlite:")
+}
+
+// IsPostgres reports whether the database is Postgres.
+func (c Config) IsPostgres() bool {
+	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
+}
+
+// TokenAudience is the "aud" of access tokens: BATON_AUDIENCE or the issuer.
+func (c Config) TokenAudience() string {
+	if c.Audience != "" {
+		return c.Audience
+	}
+	return c.Issuer
+}
+
+// Validate checks every setting and reports each failure naming its variable.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
+		bad("BATON_ADDR", "%q is not host:port", truncate(c.Addr))
+	}
+	if err := checkIssuer(c.Issuer); err != nil {
+		bad("BATON_ISSUER", "%v", err)
+	}
+	if c.Audience != "" && strings.ContainsAny(c.Audience, " \t\r\n") {
+		bad("BATON_AUDIENCE", "must not contain spaces")
+	}
+	path, isSQLite := c.SQLitePath()
+	switch {
+	case isSQLite && path == "":
+		bad("BATON_DATABASE_URL", "sqlite: needs a file path, as in sqlite:baton.db")
+	case !isSQLite && !c.IsPostgres():
+		bad("BATON_DATABASE_URL", "want sqlite:PATH or postgres://…")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"BATON_ACCESS_TOKEN_TTL", c.AccessTokenTTL},
+		{"BATON_REFRESH_IDLE_TTL", c.RefreshIdleTTL},
+		{"BATON_SESSION_MAX_TTL", c.SessionMaxTTL},
+		{"BATON_KEY_ROTATION_PERIOD", c.KeyRotationPeriod},
+		{"BATON_JWKS_MAX_AGE", c.JWKSMaxAge},
+	} {
+		if d.v <= 0 {
+			bad(d.name, "must be positive")
+		}
+	}
+	if c.AccessTokenTTL > 0 && c.SessionMaxTTL > 0 && c.AccessTokenTTL > c.SessionMaxTTL {
+		bad("BATON_ACCESS_TOKEN_TTL", "must not exceed BATON_SESSION_MAX_TTL")
+	}
+	if c.RefreshReuseGrace < 0 {
+		bad("BATON_REFRESH_REUSE_GRACE", "must not be negative")
+	}
+	if c.MaxSessionsPerUser < 0 {
+		bad("BATON_MAX_SESSIONS_PER_USER", "must be 0 (unlimited) or more")
+	}
+	switch c.SigningAlg {
+	case "ES256", "RS256", "EdDSA":
+	default:
+		bad("BATON_SIGNING_ALG", "%q is not ES256, RS256 or EdDSA", truncate(c.SigningAlg))
+	}
+	if c.JWKSMaxAge > 0 && c.KeyRotationPeriod < 2*c.JWKSMaxAge {
+		bad("BATON_KEY_ROTATION_PERIOD", "must be at least twice BATON_JWKS_MAX_AGE (%s)", c.JWKSMaxAge)
+	}
+	if c.KEK != "" {
+		if err := checkKEK(c.KEK); err != nil {
+			bad("BATON_KEK", "%v", err)
+		}
+	} else if c.IsPostgres() {
+		bad("BATON_KEK", "required with Postgres (base64 of 32 random bytes)")
+	}
+	if c.AdminScope == "" || strings.ContainsFunc(c.AdminScope, func(r rune) bool { return r <= 0x20 || r == '"' || r == '\\' || r > 0x7e }) {
+		bad("BATON_ADMIN_SCOPE", "%q is not a scope token", truncate(c.AdminScope))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("BATON_LOG_FORMAT", "%q is not json or text", truncate(c.LogFormat))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("BATON_LOG_LEVEL", "%q is not debug, info, warn or error", truncate(c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// checkIssuer requires an absolute URL without query or fragment; plain
+// http only on loopback hosts (RFC 8414 §2 wants https).
+func checkIssuer(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("%q is not an absolute http(s) URL", truncate(s))
+	}
+	if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Errorf("%q must not have a query, fragment or user info", truncate(s))
+	}
+	if u.Scheme == "http" {
+		host := u.Hostname()
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return fmt.Errorf("%q: http is allowed only for localhost; use https", truncate(s))
+		}
+	}
+	return nil
+}
+
+// checkKEK accepts base64 (standard or URL alphabet, padded or not) of
+// exactly 32 bytes. The value itself never appears in the error.
+func checkKEK(s string) error {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			if len(b) != 32 {
+				return fmt.Errorf("decodes to %d bytes, want 32", len(b))
+			}
+			return nil
+		}
+	}
+	return errors.New("is not base64")
+}
