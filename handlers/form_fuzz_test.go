@@ -66,11 +66,11 @@ func TestParseBasic(t *testing.T) {
 		{"Basic YTpi", "a", "b", true},
 		{"basic YTpi", "a", "b", true},
 		{"Basic " + "Y2xpZW50JTNBaWQ6cyUyNTNjcmV0", "client:id", "s%3cret", true}, // form-encoded id and secret
-		{"Basic YTo=", "", "", false},  // "a:" empty secret
-		{"Basic OmI=", "", "", false},  // ":b" empty id
-		{"Basic YQ==", "", "", false},  // no colon
-		{"Basic ***", "", "", false},   // not base64
-		{"Digest YTpi", "", "", false}, // other scheme
+		{"Basic YTo=", "", "", false},                                             // "a:" empty secret
+		{"Basic OmI=", "", "", false},                                             // ":b" empty id
+		{"Basic YQ==", "", "", false},                                             // no colon
+		{"Basic ***", "", "", false},                                              // not base64
+		{"Digest YTpi", "", "", false},                                            // other scheme
 	}
 	for _, tt := range tests {
 		id, secret, err := parseBasic(tt.header)
@@ -90,4 +90,3 @@ func TestEtagMatches(t *testing.T) {
 		}
 	}
 }
-

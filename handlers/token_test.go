@@ -106,8 +106,8 @@ func TestTokenEndpointErrors(t *testing.T) {
 	pw := form("grant_type", "password", "username", "alice", "password", password)
 	tests := []struct {
 		name, method, ct, authz, body string
-		status                       int
-		code                         string
+		status                        int
+		code                          string
 	}{
 		{"unsupported grant", "POST", formCT, "", form("grant_type", "authorization_code", "client_id", "spa"), 400, "unsupported_grant_type"},
 		{"missing grant_type", "POST", formCT, "", form("client_id", "spa"), 400, "invalid_request"},
