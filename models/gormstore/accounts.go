@@ -1,0 +1,71 @@
+package gormstore
+
+import (
+	"context"
+	"strings"
+
+	"github.com/batonhq/baton/models"
+)
+
+// userRow is the users table.
+type userRow struct {
+	ID           string `gorm:"primaryKey"`
+	Username     string
+	PasswordHash string
+	Disabled     bool
+	CreatedAt    micros
+}
+
+func (userRow) TableName() string { return "users" }
+
+func (r userRow) model() models.User {
+	return models.User{ID: r.ID, Username: r.Username, PasswordHash: r.PasswordHash, Disabled: r.Disabled, CreatedAt: r.CreatedAt.Time()}
+}
+
+// clientRow is the clients table; grants and scopes are space-separated.
+type clientRow struct {
+	ID         string `gorm:"primaryKey"`
+	SecretHash string
+	Public     bool
+	Grants     string
+	Scopes     string
+	CreatedAt  micros
+}
+
+func (clientRow) TableName() string { return "clients" }
+
+func (r clientRow) model() models.Client {
+	return models.Client{ID: r.ID, SecretHash: r.SecretHash, Public: r.Public,
+		Grants: strings.Fields(r.Grants), Scopes: strings.Fields(r.Scopes), CreatedAt: r.CreatedAt.Time()}
+}
+
+// CreateUser stores a new user.
+func (s *Store) CreateUser(ctx context.Context, u models.User) error {
+	row := userRow{ID: u.ID, Username: u.Username, PasswordHash: u.PasswordHash, Disabled: u.Disabled, CreatedAt: toMicros(u.CreatedAt)}
+	return translate(s.db.WithContext(ctx).Create(&row).Error)
+}
+
+// UserByUsername returns the user with that username.
+func (s *Store) UserByUsername(ctx context.Context, username string) (models.User, error) {
+	var row userRow
+	if err := s.db.WithContext(ctx).Where("username = ?", username).Take(&row).Error; err != nil {
+		return models.User{}, translate(err)
+	}
+	return row.model(), nil
+}
+
+// CreateClient stores a new client.
+func (s *Store) CreateClient(ctx context.Context, c models.Client) error {
+	row := clientRow{ID: c.ID, SecretHash: c.SecretHash, Public: c.Public,
+		Grants: strings.Join(c.Grants, " "), Scopes: strings.Join(c.Scopes, " "), CreatedAt: toMicros(c.CreatedAt)}
+	return translate(s.db.WithContext(ctx).Create(&row).Error)
+}
+
+// Client returns the client with that id.
+func (s *Store) Client(ctx context.Context, id string) (models.Client, error) {
+	var row clientRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return models.Client{}, translate(err)
+	}
+	return row.model(), nil
+}

@@ -1,0 +1,15 @@
+package gormstore
+
+import (
+	"context"
+)
+
+// ParseURL exposes parseURL to the external tests.
+var ParseURL = parseURL
+
+// Pragma reads one SQLite pragma (tests).
+func (s *Store) Pragma(ctx context.Context, name string) (string, error) {
+	var v string
+	err := s.db.WithContext(ctx).Raw("PRAGMA " + name).Scan(&v).Error
+	return v, err
+}

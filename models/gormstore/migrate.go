@@ -1,0 +1,152 @@
+package gormstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// migration is one versioned schema change, written out per dialect so the
+// schema is reviewable and identical on every instance.
+type migration struct {
+	version  int
+	name     string
+	sqlite   []string
+	postgres []string
+}
+
+// migrations are applied in order; never edit one that has shipped, add the next.
+var migrations = []migration{
+	{
+		version:  1,
+		name:     "users, clients, sessions, refresh tokens, signing keys",
+		sqlite:   schemaV1("BLOB", "INTEGER"),
+		postgres: schemaV1("BYTEA", "BOOLEAN"),
+	},
+}
+
+// schemaV1 is the first schema; the dialects differ only in the byte and
+// boolean types. Times are BIGINT microseconds since the epoch (times.go).
+func schemaV1(bytes, boolean string) []string {
+	return []string{
+		`CREATE TABLE users (
+			id TEXT PRIMARY KEY,
+			username TEXT NOT NULL UNIQUE,
+			password_hash TEXT NOT NULL,
+			disabled ` + boolean + ` NOT NULL DEFAULT ` + falseLit(boolean) + `,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE clients (
+			id TEXT PRIMARY KEY,
+			secret_hash TEXT NOT NULL DEFAULT '',
+			public ` + boolean + ` NOT NULL,
+			grants TEXT NOT NULL,
+			scopes TEXT NOT NULL,
+			created_at BIGINT NOT NULL
+		)`,
+		`CREATE TABLE sessions (
+			id TEXT PRIMARY KEY,
+			user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+			scope TEXT NOT NULL,
+			created_at BIGINT NOT NULL,
+			last_used_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			ended_at BIGINT,
+			end_reason TEXT NOT NULL DEFAULT ''
+		)`,
+		`CREATE INDEX sessions_user_id ON sessions (user_id, created_at)`,
+		`CREATE TABLE refresh_tokens (
+			hash ` + bytes + ` PRIMARY KEY,
+			session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+			created_at BIGINT NOT NULL,
+			spent_at BIGINT,
+			successor_hash ` + bytes + `,
+			sealed_successor ` + bytes + `
+		)`,
+		`CREATE INDEX refresh_tokens_session_id ON refresh_tokens (session_id)`,
+		`CREATE INDEX refresh_tokens_sealed ON refresh_tokens (spent_at) WHERE sealed_successor IS NOT NULL`,
+		`CREATE TABLE signing_keys (
+			id TEXT PRIMARY KEY,
+			alg TEXT NOT NULL,
+			state TEXT NOT NULL,
+			public_jwk ` + bytes + ` NOT NULL,
+			sealed_key ` + bytes + ` NOT NULL,
+			created_at BIGINT NOT NULL,
+			activate_at BIGINT,
+			retire_at BIGINT,
+			remove_at BIGINT
+		)`,
+	}
+}
+
+func falseLit(boolean string) string {
+	if boolean == "BOOLEAN" {
+		return "FALSE"
+	}
+	return "0"
+}
+
+// migrateLock is the Postgres advisory lock that serialises migrations of
+// instances starting at once.
+const migrateLock = 0x6261746f6e01 // "baton" 1
+
+// Migrate applies the migrations not yet recorded in schema_migrations, each
+// in its own transaction, and returns how many it applied.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	applied := 0
+	for _, m := range migrations {
+		done := false
+		err := s.transaction(ctx, func(tx *gorm.DB) error {
+			done = false
+			if err := s.lockMigrations(tx); err != nil {
+				return err
+			}
+			var n int64
+			if err := tx.Raw(`SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			stmts := m.sqlite
+			if s.dialect == dialectPostgres {
+				stmts = m.postgres
+			}
+			for _, stmt := range stmts {
+				if err := tx.Exec(stmt).Error; err != nil {
+					return fmt.Errorf("migration %d: %w", m.version, err)
+				}
+			}
+			done = true
+			return tx.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+				m.version, m.name, time.Now().UnixMicro()).Error
+		})
+		if err != nil {
+			return applied, fmt.Errorf("gormstore: migrate: %w", err)
+		}
+		if done {
+			applied++
+			s.log.Info("schema migration applied", "version", m.version, "name", m.name)
+		}
+	}
+	return applied, nil
+}
+
+// lockMigrations takes the migration lock (Postgres; SQLite's immediate
+// transaction already excludes other writers) and creates the bookkeeping
+// table inside it.
+func (s *Store) lockMigrations(tx *gorm.DB) error {
+	if s.dialect == dialectPostgres {
+		if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, migrateLock).Error; err != nil {
+			return err
+		}
+	}
+	return tx.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name TEXT NOT NULL,
+		applied_at BIGINT NOT NULL
+	)`).Error
+}

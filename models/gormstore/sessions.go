@@ -1,0 +1,207 @@
+package gormstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/batonhq/baton/models"
+)
+
+// sessionRow is the sessions table.
+type sessionRow struct {
+	ID         string `gorm:"primaryKey"`
+	UserID     string
+	ClientID   string
+	Scope      string
+	CreatedAt  micros
+	LastUsedAt micros
+	ExpiresAt  micros
+	EndedAt    micros
+	EndReason  string
+}
+
+func (sessionRow) TableName() string { return "sessions" }
+
+func (r sessionRow) model() models.Session {
+	return models.Session{ID: r.ID, UserID: r.UserID, ClientID: r.ClientID, Scope: r.Scope,
+		CreatedAt: r.CreatedAt.Time(), LastUsedAt: r.LastUsedAt.Time(), ExpiresAt: r.ExpiresAt.Time(),
+		EndedAt: r.EndedAt.Time(), EndReason: r.EndReason}
+}
+
+// tokenRow is the refresh_tokens table.
+type tokenRow struct {
+	Hash            []byte `gorm:"primaryKey"`
+	SessionID       string
+	CreatedAt       micros
+	SpentAt         micros
+	SuccessorHash   []byte
+	SealedSuccessor []byte
+}
+
+func (tokenRow) TableName() string { return "refresh_tokens" }
+
+func (r tokenRow) model() models.RefreshToken {
+	return models.RefreshToken{Hash: r.Hash, SessionID: r.SessionID, CreatedAt: r.CreatedAt.Time(),
+		SpentAt: r.SpentAt.Time(), SuccessorHash: r.SuccessorHash, SealedSuccessor: r.SealedSuccessor}
+}
+
+func newTokenRow(t models.RefreshToken) tokenRow {
+	return tokenRow{Hash: t.Hash, SessionID: t.SessionID, CreatedAt: toMicros(t.CreatedAt),
+		SpentAt: toMicros(t.SpentAt), SuccessorHash: t.SuccessorHash, SealedSuccessor: t.SealedSuccessor}
+}
+
+// CreateSession stores a session and its first refresh token atomically.
+func (s *Store) CreateSession(ctx context.Context, sess models.Session, first models.RefreshToken) error {
+	row := sessionRow{ID: sess.ID, UserID: sess.UserID, ClientID: sess.ClientID, Scope: sess.Scope,
+		CreatedAt: toMicros(sess.CreatedAt), LastUsedAt: toMicros(sess.LastUsedAt), ExpiresAt: toMicros(sess.ExpiresAt),
+		EndedAt: toMicros(sess.EndedAt), EndReason: sess.EndReason}
+	first.SessionID = sess.ID
+	tok := newTokenRow(first)
+	return s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return tx.Create(&tok).Error
+	})
+}
+
+// Session returns one session.
+func (s *Store) Session(ctx context.Context, id string) (models.Session, error) {
+	var row sessionRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return models.Session{}, translate(err)
+	}
+	return row.model(), nil
+}
+
+// CurrentRefreshTokens returns the session's unspent refresh tokens.
+func (s *Store) CurrentRefreshTokens(ctx context.Context, sessionID string) ([]models.RefreshToken, error) {
+	var rows []tokenRow
+	if err := s.db.WithContext(ctx).Where("session_id = ? AND spent_at IS NULL", sessionID).Find(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := make([]models.RefreshToken, len(rows))
+	for i, r := range rows {
+		out[i] = r.model()
+	}
+	return out, nil
+}
+
+// ForgetSuccessors drops the sealed successors of tokens spent before the
+// given time.
+func (s *Store) ForgetSuccessors(ctx context.Context, spentBefore time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Exec(`UPDATE refresh_tokens SET sealed_successor = NULL
+		WHERE sealed_successor IS NOT NULL AND spent_at < ?`, int64(toMicros(spentBefore)))
+	return res.RowsAffected, translate(res.Error)
+}
+
+// refreshJoin is what UseRefreshToken reads after taking the session lock.
+type refreshJoin struct {
+	Hash            []byte
+	SessionID       string
+	CreatedAt       micros
+	SpentAt         micros
+	SuccessorHash   []byte
+	SealedSuccessor []byte
+	UserUsername    string
+	UserDisabled    bool
+	UserCreated     micros
+	SuccHash        []byte
+	SuccCreated     micros
+	SuccSpent       micros
+}
+
+// UseRefreshToken runs the refresh rules under the session's lock. It costs
+// BEGIN, one statement locking the session (found through the token's
+// hash), one reading the token, its successor and the user, then at most
+// three writes (spend, insert successor, touch or end the session) and COMMIT.
+func (s *Store) UseRefreshToken(ctx context.Context, hash []byte, decide func(models.RefreshState) (models.RefreshChange, error)) error {
+	var decideErr error
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		decideErr = nil
+		state, err := s.readRefresh(tx, hash)
+		if err != nil {
+			return err
+		}
+		change, err := decide(state)
+		decideErr = err
+		return applyRefresh(tx, state, change)
+	})
+	if err != nil {
+		return err
+	}
+	return decideErr
+}
+
+// readRefresh locks the session of the token and then reads the token, so
+// that on Postgres the read sees whatever the previous lock holder committed.
+func (s *Store) readRefresh(tx *gorm.DB, hash []byte) (models.RefreshState, error) {
+	lock := ""
+	if s.dialect == dialectPostgres {
+		lock = " FOR UPDATE"
+	}
+	var sess sessionRow
+	res := tx.Raw(`SELECT * FROM sessions WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ?)`+lock, hash).Scan(&sess)
+	if res.Error != nil {
+		return models.RefreshState{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return models.RefreshState{}, models.ErrNotFound
+	}
+	var j refreshJoin
+	res = tx.Raw(`SELECT t.hash, t.session_id, t.created_at, t.spent_at, t.successor_hash, t.sealed_successor,
+			u.username AS user_username, u.disabled AS user_disabled, u.created_at AS user_created,
+			n.hash AS succ_hash, n.created_at AS succ_created, n.spent_at AS succ_spent
+		FROM refresh_tokens t
+		JOIN users u ON u.id = ?
+		LEFT JOIN refresh_tokens n ON n.hash = t.successor_hash
+		WHERE t.hash = ?`, sess.UserID, hash).Scan(&j)
+	if res.Error != nil {
+		return models.RefreshState{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return models.RefreshState{}, errors.New("gormstore: refresh token vanished under the session lock")
+	}
+	st := models.RefreshState{
+		Session: sess.model(),
+		User:    models.User{ID: sess.UserID, Username: j.UserUsername, Disabled: j.UserDisabled, CreatedAt: j.UserCreated.Time()},
+		Token: tokenRow{Hash: j.Hash, SessionID: j.SessionID, CreatedAt: j.CreatedAt, SpentAt: j.SpentAt,
+			SuccessorHash: j.SuccessorHash, SealedSuccessor: j.SealedSuccessor}.model(),
+	}
+	if len(j.SuccHash) > 0 {
+		st.Successor = &models.RefreshToken{Hash: j.SuccHash, SessionID: sess.ID, CreatedAt: j.SuccCreated.Time(), SpentAt: j.SuccSpent.Time()}
+	}
+	return st, nil
+}
+
+// applyRefresh writes what the rules decided.
+func applyRefresh(tx *gorm.DB, st models.RefreshState, c models.RefreshChange) error {
+	if c.Rotate != nil {
+		next := *c.Rotate
+		next.SessionID = st.Session.ID
+		res := tx.Exec(`UPDATE refresh_tokens SET spent_at = ?, successor_hash = ?, sealed_successor = ?
+			WHERE hash = ? AND spent_at IS NULL`, int64(toMicros(next.CreatedAt)), next.Hash, c.SealedSuccessor, st.Token.Hash)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("gormstore: rotate: %w: token already spent", models.ErrConflict)
+		}
+		row := newTokenRow(next)
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+	}
+	if c.End != nil {
+		return tx.Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL`,
+			int64(toMicros(c.End.At)), c.End.Reason, st.Session.ID).Error
+	}
+	if !c.LastUsedAt.IsZero() {
+		return tx.Exec(`UPDATE sessions SET last_used_at = ? WHERE id = ?`, int64(toMicros(c.LastUsedAt)), st.Session.ID).Error
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+// Package gormstore implements models.Store with GORM on SQLite (embedded,
+// pure Go) and Postgres. Each method owns its transaction; the refresh
+// rotation locks the session row so that racing presentations of one token
+// are serialised in either database.
+package gormstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/batonhq/baton/models"
+)
+
+// Dialects.
+const (
+	dialectSQLite   = "sqlite"
+	dialectPostgres = "postgres"
+)
+
+// Store is a models.Store on a GORM database.
+type Store struct {
+	db      *gorm.DB
+	dialect string
+	log     *slog.Logger
+}
+
+var _ models.Store = (*Store)(nil)
+
+// Open connects to a database given as sqlite:PATH or postgres://…. It does
+// not migrate; call Migrate.
+func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, error) {
+	dialect, dsn, err := parseURL(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	var dialector gorm.Dialector
+	if dialect == dialectSQLite {
+		dialector = sqlite.Open(dsn)
+	} else {
+		dialector = postgres.Open(dsn)
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		// Never print SQL: its arguments include token and password hashes.
+		Logger: logger.Discard,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gormstore: open %s: %w", dialect, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("gormstore: %w", err)
+	}
+	if dialect == dialectSQLite {
+		// One connection: SQLite has one writer, and a pool would only
+		// queue inside SQLite's lock instead of in Go.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		sqlDB.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
+		sqlDB.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	s := &Store{db: db, dialect: dialect, log: log}
+	if err := s.Ping(ctx); err != nil {
+		sqlDB.Close()
+		return nil, fmt.Errorf("gormstore: connect: %w", err)
+	}
+	return s, nil
+}
+
+// parseURL maps baton's database URL to a GORM dialect and driver DSN.
+func parseURL(raw string) (dialect, dsn string, err error) {
+	if path, ok := strings.CutPrefix(raw, "sqlite:"); ok {
+		path = strings.TrimPrefix(path, "//")
+		if path == "" || strings.ContainsAny(path, "?#\x00") {
+			return "", "", fmt.Errorf("gormstore: sqlite URL needs a plain file path, as in sqlite:baton.db")
+		}
+		q := url.Values{}
+		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate") // take the write lock at BEGIN: no lock-upgrade deadlocks
+		return dialectSQLite, "file:" + path + "?" + q.Encode(), nil
+	}
+	if strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://") {
+		if _, err := url.Parse(raw); err != nil {
+			return "", "", errors.New("gormstore: malformed postgres URL")
+		}
+		return dialectPostgres, raw, nil
+	}
+	return "", "", errors.New("gormstore: database URL must be sqlite:PATH or postgres://…")
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// maxAttempts bounds retries of serialization failures and deadlocks.
+const maxAttempts = 8
+
+// transaction runs fn in a transaction, retrying it on Postgres
+// serialization failures (40001) and deadlocks (40P01).
+func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = s.db.WithContext(ctx).Transaction(fn)
+		if err == nil || !retryable(err) || attempt == maxAttempts {
+			return translate(err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * time.Millisecond):
+		}
+	}
+}
+
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
+
+// translate maps GORM errors to models sentinels.
+func translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return models.ErrNotFound
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%w: %w", models.ErrAlreadyExists, err)
+	}
+	return err
+}
+
+// Exec runs one statement outside the Store's model (test setup and
+// maintenance such as creating a schema).
+func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
+	return translate(s.db.WithContext(ctx).Exec(sql, args...).Error)
+}

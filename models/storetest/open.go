@@ -1,0 +1,107 @@
+// Package storetest is the conformance suite every models.Store must pass,
+// and the helpers that give tests a fresh store on SQLite or Postgres.
+// Only tests import it.
+package storetest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/models/gormstore"
+)
+
+// Backend names a database and opens a fresh, migrated store on it.
+type Backend struct {
+	Name string
+	Open func(*testing.T) *gormstore.Store
+}
+
+// Backends lists SQLite and Postgres.
+func Backends() []Backend {
+	return []Backend{{"SQLite", OpenSQLite}, {"Postgres", OpenPostgres}}
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// OpenSQLite returns a migrated store on a file in t.TempDir().
+func OpenSQLite(t *testing.T) *gormstore.Store {
+	t.Helper()
+	return openMigrated(t, "sqlite:"+filepath.Join(t.TempDir(), "baton.db"))
+}
+
+// PostgresURL returns BATON_TEST_DATABASE_URL. When it is unset the test is
+// skipped, or fails under CI=true, where Postgres tests must run.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("BATON_TEST_DATABASE_URL")
+	if u == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("BATON_TEST_DATABASE_URL is not set: Postgres tests must run in CI")
+		}
+		t.Skip("BATON_TEST_DATABASE_URL is not set; skipping Postgres")
+	}
+	return u
+}
+
+// OpenPostgres returns a migrated store in a fresh schema of the database
+// named by BATON_TEST_DATABASE_URL; the schema is dropped when the test ends.
+func OpenPostgres(t *testing.T) *gormstore.Store {
+	t.Helper()
+	return openMigrated(t, FreshSchema(t, PostgresURL(t)))
+}
+
+// FreshSchema creates a schema with a random name and returns base with its
+// search_path pointing there; the schema is dropped when the test ends.
+func FreshSchema(t testing.TB, base string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	admin, err := gormstore.Open(ctx, base, quiet())
+	if err != nil {
+		t.Fatalf("Postgres at BATON_TEST_DATABASE_URL is unreachable: %v", err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "baton_test_" + hex.EncodeToString(b)
+	if err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema: %v", err)
+		}
+		admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func openMigrated(t *testing.T, databaseURL string) *gormstore.Store {
+	t.Helper()
+	s, err := gormstore.Open(t.Context(), databaseURL, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
