@@ -253,8 +253,8 @@ func TestRefreshExpiry(t *testing.T) {
 		{"idle just before limit", []time.Duration{24*time.Hour - time.Nanosecond}, true, ""},
 		{"idle at limit", []time.Duration{24 * time.Hour}, false, models.EndIdle},
 		{"idle counts from last use", []time.Duration{20 * time.Hour, 20 * time.Hour}, true, ""},
-		{"absolute just before limit", []time.Duration{23 * time.Hour, 23 * time.Hour, 26*time.Hour - time.Nanosecond}, true, ""},
-		{"absolute at limit", []time.Duration{23 * time.Hour, 23 * time.Hour, 26 * time.Hour}, false, models.EndAbsolute},
+		{"absolute just before limit", []time.Duration{23 * time.Hour, 23 * time.Hour, 23 * time.Hour, 3*time.Hour - time.Nanosecond}, true, ""},
+		{"absolute at limit", []time.Duration{23 * time.Hour, 23 * time.Hour, 23 * time.Hour, 3 * time.Hour}, false, models.EndAbsolute},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := sqlite(t)

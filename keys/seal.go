@@ -1,0 +1,75 @@
+package keys
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// kekSize is the size of the key-encryption key: AES-256.
+const kekSize = 32
+
+// ParseKEK decodes a base64 key-encryption key (standard or URL alphabet,
+// padded or not) of exactly 32 bytes.
+func ParseKEK(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			if len(b) != kekSize {
+				return nil, fmt.Errorf("keys: KEK decodes to %d bytes, want %d", len(b), kekSize)
+			}
+			return b, nil
+		}
+	}
+	return nil, errors.New("keys: KEK is not base64")
+}
+
+// GenerateKEK returns a new random key-encryption key.
+func GenerateKEK() ([]byte, error) {
+	k := make([]byte, kekSize)
+	if _, err := rand.Read(k); err != nil {
+		return nil, fmt.Errorf("keys: generate KEK: %w", err)
+	}
+	return k, nil
+}
+
+// seal encrypts a private key with AES-256-GCM under the KEK. The key id and
+// algorithm are authenticated, so a sealed key cannot be moved to another row.
+func seal(kek, plaintext []byte, kid, alg string) ([]byte, error) {
+	aead, err := newAEAD(kek)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(nonce, nonce, plaintext, aad(kid, alg)), nil
+}
+
+// open decrypts what seal produced.
+func open(kek, sealed []byte, kid, alg string) ([]byte, error) {
+	aead, err := newAEAD(kek)
+	if err != nil {
+		return nil, err
+	}
+	if len(sealed) < aead.NonceSize() {
+		return nil, errors.New("sealed key too short")
+	}
+	n := aead.NonceSize()
+	return aead.Open(nil, sealed[:n], sealed[n:], aad(kid, alg))
+}
+
+func aad(kid, alg string) []byte { return []byte("baton signing key v1\x00" + kid + "\x00" + alg) }
+
+func newAEAD(kek []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(kek)
+	if err != nil {
+		return nil, fmt.Errorf("keys: KEK: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
