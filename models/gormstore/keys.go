@@ -44,7 +44,7 @@ func (s *Store) SigningKeys(ctx context.Context) ([]models.SigningKey, error) {
 
 func loadKeys(db *gorm.DB) ([]models.SigningKey, error) {
 	var rows []keyRow
-	if err := db.Order("created_at, id").Find(&rows).Error; err != nil {
+	if err := db.Order("created_at, activate_at, id").Find(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
 	out := make([]models.SigningKey, len(rows))

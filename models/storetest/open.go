@@ -21,7 +21,7 @@ import (
 // Backend names a database and opens a fresh, migrated store on it.
 type Backend struct {
 	Name string
-	Open func(*testing.T) *gormstore.Store
+	Open func(testing.TB) *gormstore.Store
 }
 
 // Backends lists SQLite and Postgres.
@@ -32,7 +32,7 @@ func Backends() []Backend {
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // OpenSQLite returns a migrated store on a file in t.TempDir().
-func OpenSQLite(t *testing.T) *gormstore.Store {
+func OpenSQLite(t testing.TB) *gormstore.Store {
 	t.Helper()
 	return openMigrated(t, "sqlite:"+filepath.Join(t.TempDir(), "baton.db"))
 }
@@ -53,7 +53,7 @@ func PostgresURL(t testing.TB) string {
 
 // OpenPostgres returns a migrated store in a fresh schema of the database
 // named by BATON_TEST_DATABASE_URL; the schema is dropped when the test ends.
-func OpenPostgres(t *testing.T) *gormstore.Store {
+func OpenPostgres(t testing.TB) *gormstore.Store {
 	t.Helper()
 	return openMigrated(t, FreshSchema(t, PostgresURL(t)))
 }
@@ -93,7 +93,7 @@ func FreshSchema(t testing.TB, base string) string {
 	return u.String()
 }
 
-func openMigrated(t *testing.T, databaseURL string) *gormstore.Store {
+func openMigrated(t testing.TB, databaseURL string) *gormstore.Store {
 	t.Helper()
 	s, err := gormstore.Open(t.Context(), databaseURL, quiet())
 	if err != nil {
