@@ -122,7 +122,7 @@ func (r *Ring) Rotate(ctx context.Context) error {
 // maintain applies what is due under the store's key lock; the decision is
 // re-taken inside the lock, so of several instances only one rotates.
 func (r *Ring) maintain(ctx context.Context, force bool) error {
-	var rotated bool
+	var rotated, created bool
 	var result []models.SigningKey
 	err := r.store.UpdateKeys(ctx, func(ks []models.SigningKey) ([]models.SigningKey, error) {
 		p := plan{opts: r.opts, kek: r.opts.KEK, now: r.now()}
@@ -136,16 +136,19 @@ func (r *Ring) maintain(ctx context.Context, force bool) error {
 			return ks, nil
 		}
 		var err error
+		created = len(ks) == 0
 		result, rotated, err = p.apply(ks, force)
 		return result, err
 	})
 	if err != nil {
 		return fmt.Errorf("keys: rotate: %w", err)
 	}
-	if rotated {
-		if a := find(result, models.KeyActive); a != nil {
-			r.log.Info("signing key rotated", "active_kid", a.ID, "alg", a.Alg)
+	if a := find(result, models.KeyActive); a != nil && rotated {
+		msg := "signing key rotated"
+		if created {
+			msg = "first signing keys created"
 		}
+		r.log.Info(msg, "active_kid", a.ID, "alg", a.Alg)
 	}
 	return nil
 }
