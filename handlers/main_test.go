@@ -64,7 +64,7 @@ func newServer(t *testing.T, store models.Store) *server {
 		t.Fatal(err)
 	}
 	h, err := handlers.NewRouter(handlers.Config{
-		Service: s.svc, Keys: ring, Issuer: issuer, JWKSMaxAge: 10 * time.Minute,
+		Service: s.svc, Keys: ring, Rotator: ring, AdminScope: "admin", Issuer: issuer, JWKSMaxAge: 10 * time.Minute,
 		Ready: store.Ping, Log: log,
 	})
 	if err != nil {

@@ -20,6 +20,8 @@ import (
 type Config struct {
 	Service    *oauth.Service
 	Keys       KeySet
+	Rotator    KeyRotator
+	AdminScope string // scope an access token needs for /admin/v1
 	Issuer     string
 	JWKSMaxAge time.Duration
 	// Ready reports whether the server can serve tokens (database reachable,
@@ -30,8 +32,8 @@ type Config struct {
 
 // NewRouter returns the HTTP handler of every baton endpoint.
 func NewRouter(cfg Config) (http.Handler, error) {
-	if cfg.Service == nil || cfg.Keys == nil || cfg.Ready == nil || cfg.Log == nil {
-		return nil, errors.New("handlers: service, keys, ready and log are required")
+	if cfg.Service == nil || cfg.Keys == nil || cfg.Rotator == nil || cfg.Ready == nil || cfg.Log == nil || cfg.AdminScope == "" {
+		return nil, errors.New("handlers: service, keys, rotator, admin scope, ready and log are required")
 	}
 	meta, err := metadataBody(cfg.Issuer)
 	if err != nil {
@@ -51,6 +53,9 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	r.GET("/.well-known/openid-configuration", metaHandler)
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(cfg.Ready, cfg.Log))
+
+	admin := r.Group("/admin/v1", requireScope(cfg.Service, cfg.AdminScope, cfg.Log))
+	admin.POST("/keys/rotate", rotateKeys(cfg.Rotator, cfg.Log))
 	return r, nil
 }
 

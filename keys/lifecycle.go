@@ -13,9 +13,9 @@ import (
 // signs; it is ACTIVE for one period; then RETIRED, still published until
 // every token it signed has expired plus the JWKS max-age; then removed.
 
-// errTooEarly refuses a rotation whose next key may still be unknown to
+// ErrTooEarly refuses a rotation whose next key may still be unknown to
 // resource servers that cached the JWKS.
-var errTooEarly = errors.New("keys: the next key has not been published for BATON_JWKS_MAX_AGE yet")
+var ErrTooEarly = errors.New("keys: the next key has not been published for BATON_JWKS_MAX_AGE yet")
 
 // plan is the pure part of a rotation: from the stored keys and the time,
 // what the key set must become. force rotates even before the active key's
@@ -88,7 +88,7 @@ func (p plan) apply(ks []models.SigningKey, force bool) ([]models.SigningKey, bo
 	}
 	if published := p.now.Sub(next.CreatedAt); published < p.opts.JWKSMaxAge && active != nil {
 		if force {
-			return nil, false, fmt.Errorf("%w (it was published %s ago)", errTooEarly, published.Round(time.Second))
+			return nil, false, fmt.Errorf("%w (it was published %s ago)", ErrTooEarly, published.Round(time.Second))
 		}
 		return out, false, nil // cannot happen with period >= 2*max-age; wait
 	}

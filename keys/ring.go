@@ -56,7 +56,8 @@ type snapshot struct {
 	kid     string
 	alg     jose.SignatureAlgorithm
 	priv    crypto.Signer
-	signers sync.Map // typ → jose.Signer
+	signers sync.Map                   // typ → jose.Signer
+	public  map[string]jose.JSONWebKey // published keys by kid
 	jwks    []byte
 	etag    string
 }
@@ -197,7 +198,8 @@ func (r *Ring) build(ks []models.SigningKey, now time.Time, version string) (*sn
 	if err != nil {
 		return nil, err
 	}
-	s := &snapshot{version: version, kid: active.ID, alg: jose.SignatureAlgorithm(active.Alg), priv: priv}
+	s := &snapshot{version: version, kid: active.ID, alg: jose.SignatureAlgorithm(active.Alg), priv: priv,
+		public: map[string]jose.JSONWebKey{}}
 	set := struct {
 		Keys []json.RawMessage `json:"keys"`
 	}{Keys: []json.RawMessage{}}
@@ -205,6 +207,11 @@ func (r *Ring) build(ks []models.SigningKey, now time.Time, version string) (*sn
 		if !published(k, now) {
 			continue
 		}
+		var jwk jose.JSONWebKey
+		if err := jwk.UnmarshalJSON(k.PublicJWK); err != nil {
+			return nil, fmt.Errorf("keys: public key %s: %w", k.ID, err)
+		}
+		s.public[k.ID] = jwk
 		set.Keys = append(set.Keys, k.PublicJWK)
 		k.SealedKey = nil
 		s.keys = append(s.keys, k)
@@ -264,6 +271,10 @@ func (r *Ring) ActiveKeyID() string {
 	}
 	return ""
 }
+
+// ReloadInterval is the bound on how long this instance takes to follow a
+// rotation made by another one.
+func (r *Ring) ReloadInterval() time.Duration { return r.opts.ReloadInterval }
 
 // Keys returns the published keys, without private material.
 func (r *Ring) Keys() []models.SigningKey {

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"sync"
@@ -61,6 +62,18 @@ func (s *testSigner) Sign(_ context.Context, typ string, payload []byte) (string
 		return "", err
 	}
 	return jws.CompactSerialize()
+}
+
+// Verify checks a token signed by Sign.
+func (s *testSigner) Verify(token, typ string) ([]byte, error) {
+	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		return nil, err
+	}
+	if jws.Signatures[0].Header.ExtraHeaders[jose.HeaderType] != typ {
+		return nil, errors.New("wrong typ")
+	}
+	return jws.Verify(&s.key.PublicKey)
 }
 
 // claims verifies the access token's signature and header and returns its claims.

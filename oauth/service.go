@@ -33,17 +33,24 @@ type Options struct {
 // Service implements the token endpoint's grants and the account operations
 // of the CLI. It is safe for concurrent use.
 type Service struct {
-	store  models.Store
-	signer Signer
-	hasher *Hasher
-	opts   Options
-	now    func() time.Time
-	log    *slog.Logger
+	store    models.Store
+	signer   Signer
+	verifier Verifier
+	hasher   *Hasher
+	opts     Options
+	now      func() time.Time
+	log      *slog.Logger
 }
 
-// NewService returns a Service. signer may be nil for a Service used only
-// for account operations (AddUser, AddClient).
-func NewService(store models.Store, signer Signer, opts Options, now func() time.Time, log *slog.Logger) (*Service, error) {
+// Keys signs access tokens and verifies the ones presented back to baton.
+type Keys interface {
+	Signer
+	Verifier
+}
+
+// NewService returns a Service. keys may be nil for a Service used only for
+// account operations (AddUser, AddClient).
+func NewService(store models.Store, keys Keys, opts Options, now func() time.Time, log *slog.Logger) (*Service, error) {
 	if opts.Audience == "" {
 		opts.Audience = opts.Issuer
 	}
@@ -59,7 +66,11 @@ func NewService(store models.Store, signer Signer, opts Options, now func() time
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, signer: signer, hasher: h, opts: opts, now: now, log: log}, nil
+	svc := &Service{store: store, hasher: h, opts: opts, now: now, log: log}
+	if keys != nil {
+		svc.signer, svc.verifier = keys, keys
+	}
+	return svc, nil
 }
 
 // Hasher returns the service's password hasher.

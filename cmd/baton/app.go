@@ -56,9 +56,9 @@ func newLogger(cfg configs.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
-// service builds the oauth service; signer may be nil for account commands.
-func (a *app) service(signer oauth.Signer) (*oauth.Service, error) {
-	return oauth.NewService(a.store, signer, oauth.Options{
+// service builds the oauth service; keys may be nil for account commands.
+func (a *app) service(keys oauth.Keys) (*oauth.Service, error) {
+	return oauth.NewService(a.store, keys, oauth.Options{
 		Issuer:            a.cfg.Issuer,
 		Audience:          a.cfg.TokenAudience(),
 		AccessTokenTTL:    a.cfg.AccessTokenTTL,

@@ -34,6 +34,10 @@ type cli struct {
 	Client struct {
 		Add clientAddCmd `cmd:"" help:"Register a client."`
 	} `cmd:"" help:"Manage clients."`
+	Keys struct {
+		List   keysListCmd   `cmd:"" help:"List signing keys with their state and schedule."`
+		Rotate keysRotateCmd `cmd:"" help:"Rotate the signing key now."`
+	} `cmd:"" help:"Manage signing keys."`
 }
 
 // env is what every command receives: the process's context, environment

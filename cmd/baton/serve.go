@@ -29,6 +29,8 @@ func (serveCmd) Run(e *env) error {
 	router, err := handlers.NewRouter(handlers.Config{
 		Service:    svc,
 		Keys:       ring,
+		Rotator:    ring,
+		AdminScope: a.cfg.AdminScope,
 		Issuer:     a.cfg.Issuer,
 		JWKSMaxAge: a.cfg.JWKSMaxAge,
 		Ready:      func(ctx context.Context) error { return a.store.Ping(ctx) },
