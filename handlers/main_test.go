@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +36,20 @@ type server struct {
 	store models.Store
 	ring  *keys.Ring
 	svc   *oauth.Service
+	clock *clock // the ring's clock, so tests can age the keys
+}
+
+// clock is a settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -42,17 +57,18 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 func newServer(t *testing.T, store models.Store) *server {
 	t.Helper()
 	log := quiet()
+	c := &clock{t: time.Now()}
 	ring, err := keys.NewRing(store, keys.Options{
 		Alg: "ES256", KEK: make([]byte, 32), RotationPeriod: 24 * time.Hour,
 		JWKSMaxAge: 10 * time.Minute, TokenTTL: 15 * time.Minute,
-	}, time.Now, log)
+	}, c.Now, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := ring.Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{store: store, ring: ring}
+	s := &server{store: store, ring: ring, clock: c}
 	s.Server = httptest.NewUnstartedServer(nil)
 	issuer := "http://" + s.Listener.Addr().String()
 	s.svc, err = oauth.NewService(store, ring, oauth.Options{
@@ -82,6 +98,7 @@ func newServer(t *testing.T, store models.Store) *server {
 		{ID: "spa", Public: true, Grants: []string{"password", "refresh_token"}, Scopes: []string{"read", "write"}},
 		{ID: "backend", Secret: secret, Grants: []string{"password", "refresh_token"}, Scopes: []string{"read", "write"}},
 		{ID: "worker", Secret: secret, Grants: []string{"client_credentials"}, Scopes: []string{"jobs"}},
+		{ID: "ops", Secret: secret, Grants: []string{"client_credentials", "password", "refresh_token"}, Scopes: []string{"admin"}},
 	} {
 		if _, err := s.svc.AddClient(ctx, c); err != nil {
 			t.Fatal(err)

@@ -332,3 +332,33 @@ func BenchmarkSign(b *testing.B) {
 		})
 	}
 }
+
+func TestVerify(t *testing.T) {
+	c := &clock{t: t0}
+	r := newRing(t, storetest.OpenSQLite(t), options(keys.ES256), c)
+	other := newRing(t, storetest.OpenSQLite(t), options(keys.ES256), c)
+	good, _ := r.Sign(t.Context(), "at+jwt", []byte(`{"a":1}`))
+	wrongTyp, _ := r.Sign(t.Context(), "JWT", []byte(`{"a":1}`))
+	foreign, _ := other.Sign(t.Context(), "at+jwt", []byte(`{"a":1}`))
+	parts := strings.Split(good, ".")
+	for _, tt := range []struct {
+		name, token string
+		ok          bool
+	}{
+		{"good", good, true},
+		{"wrong typ", wrongTyp, false},
+		{"unknown kid", foreign, false},
+		{"alg none", "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0." + parts[1] + ".", false},
+		{"HMAC", "eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9." + parts[1] + "." + parts[2], false},
+		{"tampered payload", parts[0] + ".eyJhIjoyfQ." + parts[2], false},
+		{"garbage", "x.y.z", false},
+	} {
+		payload, err := r.Verify(tt.token, "at+jwt")
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: err %v", tt.name, err)
+		}
+		if tt.ok && string(payload) != `{"a":1}` {
+			t.Errorf("%s: payload %s", tt.name, payload)
+		}
+	}
+}
