@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -54,33 +56,74 @@ func freeAddr(t *testing.T) string {
 // startServe runs `baton serve` in the background until the test ends.
 func startServe(t *testing.T, e environ) string {
 	t.Helper()
+	base, stop := startServeStoppable(t, e)
+	t.Cleanup(stop)
+	return base
+}
+
+// startServeStoppable runs `baton serve` in the background; stop ends it
+// (as SIGTERM would) and checks that it exited cleanly.
+func startServeStoppable(t *testing.T, e environ) (string, func()) {
+	t.Helper()
 	addr := freeAddr(t)
-	e["BATON_ADDR"] = addr
-	e["BATON_ISSUER"] = "http://" + addr
+	env := environ{}
+	for k, v := range e {
+		env[k] = v
+	}
+	env["BATON_ADDR"] = addr
+	if env["BATON_ISSUER"] == "" {
+		env["BATON_ISSUER"] = "http://" + addr
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var errOut bytes.Buffer
-	go func() { done <- run(ctx, []string{"serve"}, e.get, strings.NewReader(""), &bytes.Buffer{}, &errOut) }()
-	t.Cleanup(func() {
+	errOut := &syncWriter{w: &bytes.Buffer{}}
+	go func() { done <- run(ctx, []string{"serve"}, env.get, strings.NewReader(""), &bytes.Buffer{}, errOut) }()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if code := <-done; code != 0 {
-			t.Errorf("serve exited %d: %s", code, errOut.String())
+			t.Errorf("serve exited %d: %s", code, errOut.w)
 		}
-	})
+	}
 	base := "http://" + addr
+	if !ready(base, done) {
+		cancel()
+		t.Fatalf("serve did not become ready: %s", errOut.w)
+	}
+	return base, stop
+}
+
+// ready polls /readyz until it answers 200, the server exits or 20 s pass.
+func ready(base string, done <-chan int) bool {
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		if resp, err := http.Get(base + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return base
+				return true
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-done:
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
-	t.Fatalf("serve did not become ready: %s", errOut.String())
-	return ""
+	return false
 }
+
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	if !ready(base, nil) {
+		t.Fatalf("%s did not become ready", base)
+	}
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func postForm(t *testing.T, u string, v url.Values) (int, map[string]any) {
 	t.Helper()
