@@ -363,3 +363,26 @@ func issueToken(base string) (tokenInfo, error) {
 	}
 	return tokenInfo{token: out.AccessToken, kid: jws.Signatures[0].Header.KeyID, exp: time.Unix(claims.Exp, 0)}, nil
 }
+
+func TestKeysListAndRotate(t *testing.T) {
+	e := sqliteEnv(t.TempDir())
+	e["BATON_JWKS_MAX_AGE"] = "1s"
+	e["BATON_KEY_ROTATION_PERIOD"] = "2s"
+	code, out, errOut := runCmd(t, e, "", "keys", "list")
+	if code != 0 || !strings.Contains(out, "KID") || strings.Count(out, " active ") != 1 || strings.Count(out, " next ") != 1 {
+		t.Fatalf("keys list: %d %q %q", code, out, errOut)
+	}
+	code, _, errOut = runCmd(t, e, "", "keys", "rotate")
+	if code == 0 || !strings.Contains(errOut, "BATON_JWKS_MAX_AGE") {
+		t.Fatalf("rotate to a key published a moment ago: %d %q", code, errOut)
+	}
+	time.Sleep(1100 * time.Millisecond) // real time: the command reads the wall clock
+	code, out, errOut = runCmd(t, e, "", "keys", "rotate")
+	if code != 0 || !strings.Contains(out, "rotated") {
+		t.Fatalf("keys rotate: %d %q %q", code, out, errOut)
+	}
+	_, out, _ = runCmd(t, e, "", "keys", "list")
+	if strings.Count(out, " retired ") != 1 || strings.Count(out, " active ") != 1 || strings.Count(out, " next ") != 1 {
+		t.Fatalf("after rotate:\n%s", out)
+	}
+}
