@@ -147,11 +147,34 @@ type Store interface {
 	// Client returns the client; ErrNotFound if none.
 	Client(ctx context.Context, id string) (Client, error)
 
+	// UserByID returns the user; ErrNotFound if none.
+	UserByID(ctx context.Context, id string) (User, error)
+	// DisableUser marks the user disabled and ends every live session of it
+	// with EndUserDisabled, in one transaction. ErrNotFound if no such user.
+	DisableUser(ctx context.Context, username string, at time.Time) (User, error)
+
 	// CreateSession stores a new session with its first refresh token, in one
-	// transaction.
-	CreateSession(ctx context.Context, s Session, first RefreshToken) error
+	// transaction. With maxPerUser > 0, the user's oldest live sessions
+	// beyond maxPerUser (counting the new one) end with EndReplaced in the
+	// same transaction, under a lock on the user, so that concurrent logins
+	// never leave more than maxPerUser live sessions. It returns the ids of
+	// the sessions it ended.
+	CreateSession(ctx context.Context, s Session, first RefreshToken, maxPerUser int) ([]string, error)
 	// Session returns the session; ErrNotFound if none.
 	Session(ctx context.Context, id string) (Session, error)
+	// SessionWithUser returns a session and its user in one query.
+	SessionWithUser(ctx context.Context, id string) (Session, User, error)
+	// SessionsByUser lists a user's sessions, newest first, starting after
+	// the session with id after ("" for the first page), at most limit.
+	SessionsByUser(ctx context.Context, userID, after string, limit int) ([]Session, error)
+	// EndSession ends a live session; it reports false if the session had
+	// already ended. ErrNotFound if none.
+	EndSession(ctx context.Context, id string, end SessionEnd) (bool, error)
+	// EndUserSessions ends every live session of a user and returns how many.
+	EndUserSessions(ctx context.Context, userID string, end SessionEnd) (int64, error)
+	// InspectRefreshToken reads a refresh token with its session and user,
+	// without locking (introspection, revocation). ErrNotFound if unknown.
+	InspectRefreshToken(ctx context.Context, hash []byte) (RefreshState, error)
 	// UseRefreshToken finds the refresh token with the given hash, locks its
 	// session, calls decide with what it read and applies the returned change,
 	// all in one transaction. The change is committed even when decide
@@ -164,6 +187,16 @@ type Store interface {
 	// ForgetSuccessors drops SealedSuccessor from tokens spent before the
 	// given time and returns how many it changed.
 	ForgetSuccessors(ctx context.Context, spentBefore time.Time) (int64, error)
+	// EndExpiredSessions ends, with EndAbsolute or EndIdle, at most batch
+	// live sessions that are past their absolute limit or unused for idle.
+	EndExpiredSessions(ctx context.Context, now time.Time, idle time.Duration, batch int) (int64, error)
+	// PurgeTokens deletes at most batch refresh tokens of sessions that
+	// ended before the given time; spent tokens of live sessions are kept
+	// for reuse detection.
+	PurgeTokens(ctx context.Context, endedBefore time.Time, batch int) (int64, error)
+	// PurgeSessions deletes at most batch sessions (with their tokens) that
+	// ended before the given time: the audit retention.
+	PurgeSessions(ctx context.Context, endedBefore time.Time, batch int) (int64, error)
 
 	// SigningKeys returns every stored signing key.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)

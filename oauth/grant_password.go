@@ -34,10 +34,14 @@ func (s *Service) passwordGrant(ctx context.Context, client models.Client, req T
 		ExpiresAt:  now.Add(s.opts.SessionMaxTTL),
 	}
 	first := models.RefreshToken{Hash: hashToken(refresh), SessionID: sess.ID, CreatedAt: now}
-	if err := s.store.CreateSession(ctx, sess, first); err != nil {
+	replaced, err := s.store.CreateSession(ctx, sess, first, s.opts.MaxSessionsPerUser)
+	if err != nil {
 		return TokenResponse{}, fmt.Errorf("create session: %w", err)
 	}
 	s.log.InfoContext(ctx, "session started", "session_id", sess.ID, "user_id", user.ID, "client_id", client.ID)
+	for _, id := range replaced {
+		s.log.InfoContext(ctx, "session ended", "session_id", id, "user_id", user.ID, "reason", models.EndReplaced)
+	}
 	return s.issue(ctx, user.ID, client.ID, sess.ID, scope, refresh)
 }
 

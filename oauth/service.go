@@ -27,6 +27,11 @@ type Options struct {
 	RefreshIdleTTL    time.Duration // a session unused this long ends
 	SessionMaxTTL     time.Duration // absolute lifetime of a session
 	RefreshReuseGrace time.Duration // window for concurrent presentations of one refresh token
+	// MaxSessionsPerUser > 0 ends a user's oldest sessions beyond it at login.
+	MaxSessionsPerUser int
+	// AuditRetention is how long an ended session is kept (with its end
+	// reason) before the purge deletes it. Zero: 30 days.
+	AuditRetention time.Duration
 	Argon2            Argon2Params  // zero: the default cost
 }
 
@@ -53,6 +58,9 @@ type Keys interface {
 func NewService(store models.Store, keys Keys, opts Options, now func() time.Time, log *slog.Logger) (*Service, error) {
 	if opts.Audience == "" {
 		opts.Audience = opts.Issuer
+	}
+	if opts.AuditRetention <= 0 {
+		opts.AuditRetention = 30 * 24 * time.Hour
 	}
 	switch {
 	case opts.Issuer == "":

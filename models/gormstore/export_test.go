@@ -7,6 +7,9 @@ import (
 // ParseURL exposes parseURL to the external tests.
 var ParseURL = parseURL
 
+// Migrations is how many migrations a fresh database gets.
+var Migrations = len(migrations)
+
 // Pragma reads one SQLite pragma (tests).
 func (s *Store) Pragma(ctx context.Context, name string) (string, error) {
 	var v string

@@ -25,6 +25,22 @@ var migrations = []migration{
 		sqlite:   schemaV1("BLOB", "INTEGER"),
 		postgres: schemaV1("BYTEA", "BOOLEAN"),
 	},
+	{
+		version:  2,
+		name:     "indexes for session expiry and purge",
+		sqlite:   schemaV2(),
+		postgres: schemaV2(),
+	},
+}
+
+// schemaV2 indexes what the background purge scans: live sessions by their
+// limits, ended sessions by their end.
+func schemaV2() []string {
+	return []string{
+		`CREATE INDEX sessions_live_expires ON sessions (expires_at) WHERE ended_at IS NULL`,
+		`CREATE INDEX sessions_live_last_used ON sessions (last_used_at) WHERE ended_at IS NULL`,
+		`CREATE INDEX sessions_ended ON sessions (ended_at) WHERE ended_at IS NOT NULL`,
+	}
 }
 
 // schemaV1 is the first schema; the dialects differ only in the byte and

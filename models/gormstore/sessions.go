@@ -54,19 +54,58 @@ func newTokenRow(t models.RefreshToken) tokenRow {
 		SpentAt: toMicros(t.SpentAt), SuccessorHash: t.SuccessorHash, SealedSuccessor: t.SealedSuccessor}
 }
 
-// CreateSession stores a session and its first refresh token atomically.
-func (s *Store) CreateSession(ctx context.Context, sess models.Session, first models.RefreshToken) error {
+// CreateSession stores a session and its first refresh token atomically,
+// ending the user's oldest live sessions beyond maxPerUser.
+func (s *Store) CreateSession(ctx context.Context, sess models.Session, first models.RefreshToken, maxPerUser int) ([]string, error) {
 	row := sessionRow{ID: sess.ID, UserID: sess.UserID, ClientID: sess.ClientID, Scope: sess.Scope,
 		CreatedAt: toMicros(sess.CreatedAt), LastUsedAt: toMicros(sess.LastUsedAt), ExpiresAt: toMicros(sess.ExpiresAt),
 		EndedAt: toMicros(sess.EndedAt), EndReason: sess.EndReason}
 	first.SessionID = sess.ID
 	tok := newTokenRow(first)
-	return s.transaction(ctx, func(tx *gorm.DB) error {
+	var ended []string
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		ended = nil
+		if maxPerUser > 0 {
+			// Serialise the logins of one user (SQLite's immediate
+			// transaction already serialises every writer).
+			if err := s.lockRow(tx, "users", sess.UserID); err != nil {
+				return err
+			}
+		}
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
-		return tx.Create(&tok).Error
+		if err := tx.Create(&tok).Error; err != nil {
+			return err
+		}
+		if maxPerUser <= 0 {
+			return nil
+		}
+		var live []string
+		if err := tx.Raw(`SELECT id FROM sessions WHERE user_id = ? AND id <> ? AND ended_at IS NULL AND expires_at > ?
+			ORDER BY created_at DESC, id DESC`, sess.UserID, sess.ID, int64(row.CreatedAt)).Scan(&live).Error; err != nil {
+			return err
+		}
+		if len(live) < maxPerUser {
+			return nil
+		}
+		ended = live[maxPerUser-1:]
+		return tx.Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id IN ? AND ended_at IS NULL`,
+			int64(row.CreatedAt), models.EndReplaced, ended).Error
 	})
+	if err != nil {
+		return nil, err
+	}
+	return ended, nil
+}
+
+// lockRow takes a row lock on Postgres; SQLite needs none.
+func (s *Store) lockRow(tx *gorm.DB, table, id string) error {
+	if s.dialect != dialectPostgres {
+		return nil
+	}
+	var got []string
+	return tx.Raw(`SELECT id FROM `+table+` WHERE id = ? FOR UPDATE`, id).Scan(&got).Error
 }
 
 // Session returns one session.
@@ -166,6 +205,11 @@ func (s *Store) readRefresh(tx *gorm.DB, hash []byte) (models.RefreshState, erro
 	if res.RowsAffected == 0 {
 		return models.RefreshState{}, errors.New("gormstore: refresh token vanished under the session lock")
 	}
+	return j.state(sess), nil
+}
+
+// state assembles what the refresh rules see.
+func (j refreshJoin) state(sess sessionRow) models.RefreshState {
 	st := models.RefreshState{
 		Session: sess.model(),
 		User:    models.User{ID: sess.UserID, Username: j.UserUsername, Disabled: j.UserDisabled, CreatedAt: j.UserCreated.Time()},
@@ -175,7 +219,7 @@ func (s *Store) readRefresh(tx *gorm.DB, hash []byte) (models.RefreshState, erro
 	if len(j.SuccHash) > 0 {
 		st.Successor = &models.RefreshToken{Hash: j.SuccHash, SessionID: sess.ID, CreatedAt: j.SuccCreated.Time(), SpentAt: j.SuccSpent.Time()}
 	}
-	return st, nil
+	return st
 }
 
 // applyRefresh writes what the rules decided.

@@ -31,6 +31,12 @@ func Run(t *testing.T, open func(t *testing.T) models.Store) {
 		{"RefreshEndRacesRotation", testRefreshEndRace},
 		{"ForgetSuccessors", testForgetSuccessors},
 		{"Keys", testKeys},
+		{"DisableUser", testDisableUser},
+		{"SessionLists", testSessionLists},
+		{"EndSessions", testEndSessions},
+		{"InspectRefreshToken", testInspect},
+		{"MaxSessionsPerUserParallel", testMaxSessionsParallel},
+		{"ExpireAndPurge", testExpireAndPurge},
 		{"KeysNoLostUpdate", testKeysParallel},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
@@ -63,7 +69,7 @@ func seed(t *testing.T, s models.Store) (models.Session, models.RefreshToken) {
 	}
 	sess := models.Session{ID: "s1", UserID: "u1", ClientID: "c1", Scope: "read", CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 	tok := models.RefreshToken{Hash: hash("rt1"), SessionID: "s1", CreatedAt: t0}
-	if err := s.CreateSession(ctx, sess, tok); err != nil {
+	if _, err := s.CreateSession(ctx, sess, tok, 0); err != nil {
 		t.Fatal(err)
 	}
 	return sess, tok
@@ -135,8 +141,8 @@ func testSessions(t *testing.T, s models.Store) {
 		t.Fatalf("unknown session: got %v", err)
 	}
 	// A session whose user does not exist is refused, and nothing is left half-written.
-	err = s.CreateSession(t.Context(), models.Session{ID: "s2", UserID: "ghost", ClientID: "c1", CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0},
-		models.RefreshToken{Hash: hash("rt-ghost"), CreatedAt: t0})
+	_, err = s.CreateSession(t.Context(), models.Session{ID: "s2", UserID: "ghost", ClientID: "c1", CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0},
+		models.RefreshToken{Hash: hash("rt-ghost"), CreatedAt: t0}, 0)
 	if err == nil {
 		t.Fatal("session of an unknown user was stored")
 	}

@@ -1,0 +1,133 @@
+package gormstore
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/batonhq/baton/models"
+)
+
+// UserByID returns one user.
+func (s *Store) UserByID(ctx context.Context, id string) (models.User, error) {
+	var row userRow
+	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
+		return models.User{}, translate(err)
+	}
+	return row.model(), nil
+}
+
+// DisableUser disables a user and ends its live sessions in one transaction.
+func (s *Store) DisableUser(ctx context.Context, username string, at time.Time) (models.User, error) {
+	var u userRow
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := tx.Where("username = ?", username).Take(&u).Error; err != nil {
+			return err
+		}
+		if err := tx.Exec(`UPDATE users SET disabled = ? WHERE id = ?`, true, u.ID).Error; err != nil {
+			return err
+		}
+		u.Disabled = true
+		return endUserSessions(tx, u.ID, models.SessionEnd{At: at, Reason: models.EndUserDisabled}, nil)
+	})
+	if err != nil {
+		return models.User{}, translate(err)
+	}
+	return u.model(), nil
+}
+
+// SessionWithUser returns a session and its user in one indexed query.
+func (s *Store) SessionWithUser(ctx context.Context, id string) (models.Session, models.User, error) {
+	var j struct {
+		Sess         sessionRow `gorm:"embedded"`
+		Username     string
+		UserDisabled bool
+	}
+	res := s.db.WithContext(ctx).Raw(`SELECT s.id, s.user_id, s.client_id, s.scope, s.created_at, s.last_used_at,
+			s.expires_at, s.ended_at, s.end_reason, u.username, u.disabled AS user_disabled
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, id).Scan(&j)
+	if res.Error != nil {
+		return models.Session{}, models.User{}, translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return models.Session{}, models.User{}, models.ErrNotFound
+	}
+	return j.Sess.model(), models.User{ID: j.Sess.UserID, Username: j.Username, Disabled: j.UserDisabled}, nil
+}
+
+// SessionsByUser lists a user's sessions newest first, keyset-paginated.
+func (s *Store) SessionsByUser(ctx context.Context, userID, after string, limit int) ([]models.Session, error) {
+	q := s.db.WithContext(ctx).Where("user_id = ?", userID)
+	if after != "" {
+		q = q.Where("(created_at, id) < (SELECT created_at, id FROM sessions WHERE id = ?)", after)
+	}
+	var rows []sessionRow
+	if err := q.Order("created_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
+	out := make([]models.Session, len(rows))
+	for i, r := range rows {
+		out[i] = r.model()
+	}
+	return out, nil
+}
+
+// EndSession ends one live session.
+func (s *Store) EndSession(ctx context.Context, id string, end models.SessionEnd) (bool, error) {
+	res := s.db.WithContext(ctx).Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL`,
+		int64(toMicros(end.At)), end.Reason, id)
+	if res.Error != nil {
+		return false, translate(res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return true, nil
+	}
+	if _, err := s.Session(ctx, id); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// EndUserSessions ends every live session of a user.
+func (s *Store) EndUserSessions(ctx context.Context, userID string, end models.SessionEnd) (int64, error) {
+	var n int64
+	err := endUserSessions(s.db.WithContext(ctx), userID, end, &n)
+	return n, translate(err)
+}
+
+func endUserSessions(db *gorm.DB, userID string, end models.SessionEnd, n *int64) error {
+	res := db.Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE user_id = ? AND ended_at IS NULL`,
+		int64(toMicros(end.At)), end.Reason, userID)
+	if n != nil {
+		*n = res.RowsAffected
+	}
+	return res.Error
+}
+
+// InspectRefreshToken reads a token with its session, user and successor in
+// one query, without locks.
+func (s *Store) InspectRefreshToken(ctx context.Context, hash []byte) (models.RefreshState, error) {
+	var j struct {
+		Token refreshJoin `gorm:"embedded"`
+		Sess  sessionRow  `gorm:"embedded;embeddedPrefix:sess_"`
+	}
+	res := s.db.WithContext(ctx).Raw(`SELECT t.hash, t.session_id, t.created_at, t.spent_at, t.successor_hash, t.sealed_successor,
+			u.username AS user_username, u.disabled AS user_disabled, u.created_at AS user_created,
+			n.hash AS succ_hash, n.created_at AS succ_created, n.spent_at AS succ_spent,
+			s.id AS sess_id, s.user_id AS sess_user_id, s.client_id AS sess_client_id, s.scope AS sess_scope,
+			s.created_at AS sess_created_at, s.last_used_at AS sess_last_used_at, s.expires_at AS sess_expires_at,
+			s.ended_at AS sess_ended_at, s.end_reason AS sess_end_reason
+		FROM refresh_tokens t
+		JOIN sessions s ON s.id = t.session_id
+		JOIN users u ON u.id = s.user_id
+		LEFT JOIN refresh_tokens n ON n.hash = t.successor_hash
+		WHERE t.hash = ?`, hash).Scan(&j)
+	if res.Error != nil {
+		return models.RefreshState{}, translate(res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return models.RefreshState{}, models.ErrNotFound
+	}
+	return j.Token.state(j.Sess), nil
+}

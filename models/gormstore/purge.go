@@ -1,0 +1,36 @@
+package gormstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/batonhq/baton/models"
+)
+
+// EndExpiredSessions records the end of sessions past their absolute or
+// idle limit, at the moment the limit was reached.
+func (s *Store) EndExpiredSessions(ctx context.Context, now time.Time, idle time.Duration, batch int) (int64, error) {
+	n, idleUS := int64(toMicros(now)), idle.Microseconds()
+	res := s.db.WithContext(ctx).Exec(`UPDATE sessions SET
+			end_reason = CASE WHEN expires_at <= last_used_at + ? THEN ? ELSE ? END,
+			ended_at = CASE WHEN expires_at <= last_used_at + ? THEN expires_at ELSE last_used_at + ? END
+		WHERE id IN (SELECT id FROM sessions WHERE ended_at IS NULL AND (expires_at <= ? OR last_used_at <= ?) LIMIT ?)`,
+		idleUS, models.EndAbsolute, models.EndIdle, idleUS, idleUS, n, n-idleUS, batch)
+	return res.RowsAffected, translate(res.Error)
+}
+
+// PurgeTokens deletes refresh tokens of sessions that ended before a time.
+func (s *Store) PurgeTokens(ctx context.Context, endedBefore time.Time, batch int) (int64, error) {
+	res := s.db.WithContext(ctx).Exec(`DELETE FROM refresh_tokens WHERE hash IN (
+			SELECT t.hash FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id
+			WHERE s.ended_at < ? LIMIT ?)`, int64(toMicros(endedBefore)), batch)
+	return res.RowsAffected, translate(res.Error)
+}
+
+// PurgeSessions deletes sessions that ended before a time; their tokens go
+// with them (ON DELETE CASCADE).
+func (s *Store) PurgeSessions(ctx context.Context, endedBefore time.Time, batch int) (int64, error) {
+	res := s.db.WithContext(ctx).Exec(`DELETE FROM sessions WHERE id IN (
+			SELECT id FROM sessions WHERE ended_at < ? LIMIT ?)`, int64(toMicros(endedBefore)), batch)
+	return res.RowsAffected, translate(res.Error)
+}

@@ -1,0 +1,205 @@
+package storetest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/models"
+)
+
+// addSession stores another session of user u1 and client c1 (seed first).
+func addSession(t *testing.T, s models.Store, id string, created time.Time, maxPerUser int) []string {
+	t.Helper()
+	ended, err := s.CreateSession(t.Context(),
+		models.Session{ID: id, UserID: "u1", ClientID: "c1", Scope: "read", CreatedAt: created, LastUsedAt: created, ExpiresAt: created.Add(time.Hour)},
+		models.RefreshToken{Hash: hash("rt-" + id), CreatedAt: created}, maxPerUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ended
+}
+
+func testDisableUser(t *testing.T, s models.Store) {
+	sess, _ := seed(t, s)
+	addSession(t, s, "s2", t0.Add(time.Second), 0)
+	u, err := s.DisableUser(t.Context(), "alice", t0.Add(time.Minute))
+	if err != nil || !u.Disabled || u.ID != "u1" {
+		t.Fatalf("DisableUser = %+v, %v", u, err)
+	}
+	for _, id := range []string{sess.ID, "s2"} {
+		got, _ := s.Session(t.Context(), id)
+		if !got.Ended() || got.EndReason != models.EndUserDisabled {
+			t.Fatalf("session %s: %+v", id, got)
+		}
+	}
+	if got, _ := s.UserByID(t.Context(), "u1"); !got.Disabled {
+		t.Fatal("user not disabled")
+	}
+	if _, err := s.DisableUser(t.Context(), "nobody", t0); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+func testSessionLists(t *testing.T, s models.Store) {
+	seed(t, s)
+	for i := 1; i <= 6; i++ {
+		addSession(t, s, fmt.Sprintf("s%d", i+1), t0.Add(time.Duration(i)*time.Second), 0)
+	}
+	var all []string
+	after := ""
+	for {
+		page, err := s.SessionsByUser(t.Context(), "u1", after, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range page {
+			all = append(all, p.ID)
+		}
+		if len(page) < 3 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	want := "[s7 s6 s5 s4 s3 s2 s1]"
+	if fmt.Sprint(all) != want {
+		t.Fatalf("pages %v, want %s", all, want)
+	}
+	sess, u, err := s.SessionWithUser(t.Context(), "s3")
+	if err != nil || sess.ID != "s3" || u.Username != "alice" || u.Disabled {
+		t.Fatalf("SessionWithUser = %+v %+v %v", sess, u, err)
+	}
+	if _, _, err := s.SessionWithUser(t.Context(), "nope"); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("unknown session: %v", err)
+	}
+}
+
+func testEndSessions(t *testing.T, s models.Store) {
+	seed(t, s)
+	addSession(t, s, "s2", t0, 0)
+	addSession(t, s, "s3", t0, 0)
+	end := models.SessionEnd{At: t0.Add(time.Minute), Reason: models.EndAdmin}
+	if ok, err := s.EndSession(t.Context(), "s1", end); !ok || err != nil {
+		t.Fatalf("EndSession = %v, %v", ok, err)
+	}
+	if ok, err := s.EndSession(t.Context(), "s1", models.SessionEnd{At: t0, Reason: models.EndLogout}); ok || err != nil {
+		t.Fatalf("second EndSession = %v, %v", ok, err)
+	}
+	if got, _ := s.Session(t.Context(), "s1"); got.EndReason != models.EndAdmin {
+		t.Fatalf("the first end must stand: %q", got.EndReason)
+	}
+	if _, err := s.EndSession(t.Context(), "nope", end); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("unknown session: %v", err)
+	}
+	n, err := s.EndUserSessions(t.Context(), "u1", models.SessionEnd{At: t0, Reason: models.EndLogout})
+	if err != nil || n != 2 {
+		t.Fatalf("EndUserSessions = %d, %v; want 2", n, err)
+	}
+}
+
+func testInspect(t *testing.T, s models.Store) {
+	sess, tok := seed(t, s)
+	if err := s.UseRefreshToken(t.Context(), tok.Hash, rotateOrReplay(hash("rt2"), t0)); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.InspectRefreshToken(t.Context(), tok.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Session.ID != sess.ID || st.Session.ClientID != "c1" || st.User.Username != "alice" || st.Token.Current() ||
+		st.Successor == nil || !bytes.Equal(st.Successor.Hash, hash("rt2")) {
+		t.Fatalf("inspect %+v", st)
+	}
+	if _, err := s.InspectRefreshToken(t.Context(), hash("nope")); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("unknown: %v", err)
+	}
+}
+
+// testMaxSessionsParallel: 50 concurrent logins of one user with a limit of
+// 3 leave exactly 3 live sessions, the others ended as replaced.
+func testMaxSessionsParallel(t *testing.T, s models.Store) {
+	seed(t, s)
+	const n, limit = 50, 3
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			created := t0.Add(time.Duration(i+1) * time.Millisecond)
+			_, errs[i] = s.CreateSession(t.Context(),
+				models.Session{ID: fmt.Sprintf("p%02d", i), UserID: "u1", ClientID: "c1", CreatedAt: created, LastUsedAt: created, ExpiresAt: created.Add(time.Hour)},
+				models.RefreshToken{Hash: randomHash(), CreatedAt: created}, limit)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := s.SessionsByUser(t.Context(), "u1", "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := 0
+	for _, sess := range all {
+		switch {
+		case !sess.Ended():
+			live++
+		case sess.EndReason != models.EndReplaced:
+			t.Fatalf("session %s ended as %q", sess.ID, sess.EndReason)
+		}
+	}
+	if live != limit || len(all) != n+1 {
+		t.Fatalf("%d live of %d sessions, want %d live of %d", live, len(all), limit, n+1)
+	}
+}
+
+func testExpireAndPurge(t *testing.T, s models.Store) {
+	_, tok := seed(t, s) // s1: created t0, expires t0+1h
+	ctx := t.Context()
+	if err := s.UseRefreshToken(ctx, tok.Hash, rotateOrReplay(hash("rt1b"), t0.Add(55*time.Minute))); err != nil {
+		t.Fatal(err) // s1 last used at t0+55m: its absolute limit comes first
+	}
+	addSession(t, s, "s2", t0.Add(30*time.Minute), 0) // idle from t0+40m
+	addSession(t, s, "s3", t0.Add(55*time.Minute), 0) // lives on
+	now, idle := t0.Add(time.Hour), 10*time.Minute
+	n, err := s.EndExpiredSessions(ctx, now, idle, 100)
+	if err != nil || n != 2 {
+		t.Fatalf("EndExpiredSessions = %d, %v; want 2", n, err)
+	}
+	for id, want := range map[string]struct {
+		reason string
+		at     time.Time
+	}{"s1": {models.EndAbsolute, t0.Add(time.Hour)}, "s2": {models.EndIdle, t0.Add(40 * time.Minute)}} {
+		got, _ := s.Session(ctx, id)
+		if got.EndReason != want.reason || !got.EndedAt.Equal(want.at.Truncate(time.Microsecond)) {
+			t.Fatalf("%s ended %q at %v, want %q at %v", id, got.EndReason, got.EndedAt, want.reason, want.at)
+		}
+	}
+	if got, _ := s.Session(ctx, "s3"); got.Ended() {
+		t.Fatal("a live session was ended")
+	}
+	// Batches: one token per call.
+	for i := range 3 { // s1 has two tokens, s2 one
+		if n, err := s.PurgeTokens(ctx, now.Add(time.Second), 1); err != nil || n != 1 {
+			t.Fatalf("PurgeTokens #%d = %d, %v", i, n, err)
+		}
+	}
+	if n, _ := s.PurgeTokens(ctx, now.Add(time.Second), 10); n != 0 {
+		t.Fatalf("tokens left to purge: %d", n)
+	}
+	if cur, _ := s.CurrentRefreshTokens(ctx, "s3"); len(cur) != 1 {
+		t.Fatal("a live session lost its token")
+	}
+	if n, err := s.PurgeSessions(ctx, now.Add(time.Second), 10); err != nil || n != 2 {
+		t.Fatalf("PurgeSessions = %d, %v", n, err)
+	}
+	if _, err := s.Session(ctx, "s1"); !errors.Is(err, models.ErrNotFound) {
+		t.Fatalf("purged session still there: %v", err)
+	}
+}
