@@ -34,6 +34,7 @@ type Config struct {
 	JWKSMaxAge         time.Duration `env:"BATON_JWKS_MAX_AGE"`
 	KEK                string        `env:"BATON_KEK" secret:"true"`
 	AdminScope         string        `env:"BATON_ADMIN_SCOPE"`
+	AuditRetention     time.Duration `env:"BATON_AUDIT_RETENTION"`
 	LogFormat          string        `env:"BATON_LOG_FORMAT"`
 	LogLevel           string        `env:"BATON_LOG_LEVEL"`
 }
@@ -52,6 +53,7 @@ func Defaults() Config {
 		KeyRotationPeriod: 24 * time.Hour,
 		JWKSMaxAge:        10 * time.Minute,
 		AdminScope:        "admin",
+		AuditRetention:    720 * time.Hour,
 		LogFormat:         "json",
 		LogLevel:          "info",
 	}
@@ -224,6 +226,7 @@ func (c Config) Validate() error {
 		{"BATON_SESSION_MAX_TTL", c.SessionMaxTTL},
 		{"BATON_KEY_ROTATION_PERIOD", c.KeyRotationPeriod},
 		{"BATON_JWKS_MAX_AGE", c.JWKSMaxAge},
+		{"BATON_AUDIT_RETENTION", c.AuditRetention},
 	} {
 		if d.v <= 0 {
 			bad(d.name, "must be positive")

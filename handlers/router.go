@@ -47,6 +47,8 @@ func NewRouter(cfg Config) (http.Handler, error) {
 
 	token := &tokenHandler{svc: cfg.Service, log: cfg.Log}
 	r.POST("/oauth2/token", token.serve)
+	r.POST("/oauth2/revoke", revoke(cfg.Service, cfg.Log))
+	r.POST("/oauth2/introspect", introspect(cfg.Service, cfg.Log))
 	r.GET("/.well-known/jwks.json", newJWKSHandler(cfg.Keys, cfg.JWKSMaxAge).serve)
 	metaHandler := serveBytes("application/json", "public, max-age=3600", meta)
 	r.GET("/.well-known/oauth-authorization-server", metaHandler)
@@ -56,6 +58,10 @@ func NewRouter(cfg Config) (http.Handler, error) {
 
 	admin := r.Group("/admin/v1", requireScope(cfg.Service, cfg.AdminScope, cfg.Log))
 	admin.POST("/keys/rotate", rotateKeys(cfg.Rotator, cfg.Log))
+	sessions := &adminSessions{svc: cfg.Service, log: cfg.Log}
+	admin.GET("/sessions", sessions.list)
+	admin.DELETE("/sessions", sessions.revokeAll)
+	admin.DELETE("/sessions/:id", sessions.revokeOne)
 	return r, nil
 }
 

@@ -27,21 +27,12 @@ var (
 // given scope: signature, typ, iss, aud and exp, and for user tokens that
 // the session still lives. It returns the token's claims.
 func (s *Service) Authorize(ctx context.Context, token, scope string) (AccessClaims, error) {
-	if s.verifier == nil {
-		return AccessClaims{}, errors.New("oauth: no token verifier configured")
-	}
-	payload, err := s.verifier.Verify(token, AccessTokenType)
+	c, err := s.parseAccessToken(token)
 	if err != nil {
-		return AccessClaims{}, ErrInvalidToken.With("the access token is invalid", err)
-	}
-	var c AccessClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return AccessClaims{}, ErrInvalidToken.With("the access token is invalid", err)
+		return AccessClaims{}, err
 	}
 	now := s.now().Unix()
 	switch {
-	case c.Issuer != s.opts.Issuer || c.Audience != s.opts.Audience:
-		return AccessClaims{}, ErrInvalidToken.Describe("the access token was not issued for this server")
 	case now >= c.ExpiresAt:
 		return AccessClaims{}, ErrInvalidToken.Describe("the access token expired")
 	case c.IssuedAt > now+60:
@@ -58,15 +49,36 @@ func (s *Service) Authorize(ctx context.Context, token, scope string) (AccessCla
 	return c, nil
 }
 
-// checkSessionLive fails for a session that ended or passed its absolute limit.
+// parseAccessToken verifies an access token's signature and typ, and
+// that baton issued it for its audience; expiry is the caller's to check.
+func (s *Service) parseAccessToken(token string) (AccessClaims, error) {
+	if s.verifier == nil {
+		return AccessClaims{}, errors.New("oauth: no token verifier configured")
+	}
+	payload, err := s.verifier.Verify(token, AccessTokenType)
+	if err != nil {
+		return AccessClaims{}, ErrInvalidToken.With("the access token is invalid", err)
+	}
+	var c AccessClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return AccessClaims{}, ErrInvalidToken.With("the access token is invalid", err)
+	}
+	if c.Issuer != s.opts.Issuer || c.Audience != s.opts.Audience {
+		return AccessClaims{}, ErrInvalidToken.Describe("the access token was not issued for this server")
+	}
+	return c, nil
+}
+
+// checkSessionLive fails for a session that ended, passed its idle or
+// absolute limit, or whose user is disabled: one indexed query.
 func (s *Service) checkSessionLive(ctx context.Context, sid string) error {
-	sess, err := s.store.Session(ctx, sid)
+	sess, user, err := s.store.SessionWithUser(ctx, sid)
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		return ErrInvalidToken.Describe("the session of the access token does not exist")
 	case err != nil:
 		return fmt.Errorf("load session: %w", err)
-	case sess.Ended() || !s.now().Before(sess.ExpiresAt):
+	case !s.sessionLive(sess, user, s.now()):
 		return ErrInvalidToken.Describe("the session of the access token has ended")
 	}
 	return nil

@@ -2,24 +2,70 @@ package oauth
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
+// purgeBatch bounds each purge statement, so that the token endpoint's
+// transactions interleave with the purge instead of waiting behind it.
+const purgeBatch = 500
+
 // Run performs the service's background work until ctx is done: sealed
-// successors are dropped once the grace window has passed, so that the
-// database never keeps more of them than the window needs.
-func (s *Service) Run(ctx context.Context) {
-	every := max(s.opts.RefreshReuseGrace, time.Second)
-	t := time.NewTicker(every)
-	defer t.Stop()
+// successors are dropped once the grace window has passed, and every
+// purgeEvery sessions past their limits are ended and old data purged.
+func (s *Service) Run(ctx context.Context, purgeEvery time.Duration) {
+	forget := time.NewTicker(max(s.opts.RefreshReuseGrace, time.Second))
+	defer forget.Stop()
+	purge := time.NewTicker(purgeEvery)
+	defer purge.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-forget.C:
 			s.ForgetSuccessors(ctx)
+		case <-purge.C:
+			if err := s.Purge(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "purge", "err", err)
+			}
 		}
 	}
+}
+
+// Purge ends the sessions past their idle or absolute limit (recording
+// why), deletes the refresh tokens of ended sessions, and deletes sessions
+// that ended longer ago than the audit retention. It works in batches.
+func (s *Service) Purge(ctx context.Context) error {
+	now := s.now()
+	steps := []struct {
+		what string
+		run  func() (int64, error)
+	}{
+		{"sessions expired", func() (int64, error) {
+			return s.store.EndExpiredSessions(ctx, now, s.opts.RefreshIdleTTL, purgeBatch)
+		}},
+		{"refresh tokens purged", func() (int64, error) { return s.store.PurgeTokens(ctx, now, purgeBatch) }},
+		{"sessions purged", func() (int64, error) {
+			return s.store.PurgeSessions(ctx, now.Add(-s.opts.AuditRetention), purgeBatch)
+		}},
+	}
+	for _, step := range steps {
+		var total int64
+		for {
+			n, err := step.run()
+			if err != nil {
+				return fmt.Errorf("%s: %w", step.what, err)
+			}
+			total += n
+			if n < purgeBatch || ctx.Err() != nil {
+				break
+			}
+		}
+		if total > 0 {
+			s.log.InfoContext(ctx, step.what, "count", total)
+		}
+	}
+	return nil
 }
 
 // ForgetSuccessors drops the sealed successors of tokens rotated longer ago

@@ -59,12 +59,14 @@ func newLogger(cfg configs.Config, w io.Writer) *slog.Logger {
 // service builds the oauth service; keys may be nil for account commands.
 func (a *app) service(keys oauth.Keys) (*oauth.Service, error) {
 	return oauth.NewService(a.store, keys, oauth.Options{
-		Issuer:            a.cfg.Issuer,
-		Audience:          a.cfg.TokenAudience(),
-		AccessTokenTTL:    a.cfg.AccessTokenTTL,
-		RefreshIdleTTL:    a.cfg.RefreshIdleTTL,
-		SessionMaxTTL:     a.cfg.SessionMaxTTL,
-		RefreshReuseGrace: a.cfg.RefreshReuseGrace,
+		Issuer:             a.cfg.Issuer,
+		Audience:           a.cfg.TokenAudience(),
+		AccessTokenTTL:     a.cfg.AccessTokenTTL,
+		RefreshIdleTTL:     a.cfg.RefreshIdleTTL,
+		SessionMaxTTL:      a.cfg.SessionMaxTTL,
+		RefreshReuseGrace:  a.cfg.RefreshReuseGrace,
+		MaxSessionsPerUser: a.cfg.MaxSessionsPerUser,
+		AuditRetention:     a.cfg.AuditRetention,
 	}, time.Now, a.log)
 }
 

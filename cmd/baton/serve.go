@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/batonhq/baton/handlers"
 )
@@ -46,7 +47,7 @@ func (serveCmd) Run(e *env) error {
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	go ring.Run(ctx)
-	go svc.Run(ctx)
+	go svc.Run(ctx, time.Minute)
 	a.log.Info("baton listening", "addr", ln.Addr().String(), "issuer", a.cfg.Issuer)
 	if err := handlers.Serve(ctx, ln, router, a.log); err != nil && !errors.Is(err, context.Canceled) {
 		return err

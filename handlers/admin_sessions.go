@@ -1,0 +1,93 @@
+package handlers
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/oauth"
+)
+
+// Page sizes of GET /admin/v1/sessions.
+const (
+	defaultPage = 50
+	maxPage     = 500
+)
+
+// adminSessions serves /admin/v1/sessions (SPEC §2 admin API).
+type adminSessions struct {
+	svc *oauth.Service
+	log *slog.Logger
+}
+
+// list: GET /admin/v1/sessions?username=U[&limit=N][&after=ID]
+func (h *adminSessions) list(c *gin.Context) {
+	username, ok := h.username(c)
+	if !ok {
+		return
+	}
+	limit := defaultPage
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPage {
+			adminError(c, http.StatusBadRequest, "invalid_request", "limit must be 1 to 500")
+			return
+		}
+		limit = n
+	}
+	page, next, err := h.svc.ListSessions(c.Request.Context(), username, c.Query("after"), limit)
+	if h.failed(c, err) {
+		return
+	}
+	noStore(c)
+	c.JSON(http.StatusOK, gin.H{"sessions": page, "next": next})
+}
+
+// revokeOne: DELETE /admin/v1/sessions/{id}
+func (h *adminSessions) revokeOne(c *gin.Context) {
+	ended, err := h.svc.EndSession(c.Request.Context(), c.Param("id"), models.EndAdmin)
+	if h.failed(c, err) {
+		return
+	}
+	noStore(c)
+	c.JSON(http.StatusOK, gin.H{"revoked": ended})
+}
+
+// revokeAll: DELETE /admin/v1/sessions?username=U ("log out everywhere")
+func (h *adminSessions) revokeAll(c *gin.Context) {
+	username, ok := h.username(c)
+	if !ok {
+		return
+	}
+	n, err := h.svc.EndUserSessions(c.Request.Context(), username, models.EndAdmin)
+	if h.failed(c, err) {
+		return
+	}
+	noStore(c)
+	c.JSON(http.StatusOK, gin.H{"revoked": n})
+}
+
+func (h *adminSessions) username(c *gin.Context) (string, bool) {
+	u := c.Query("username")
+	if u == "" {
+		adminError(c, http.StatusBadRequest, "invalid_request", "the username parameter is required")
+	}
+	return u, u != ""
+}
+
+// failed writes the error of an admin call, if any.
+func (h *adminSessions) failed(c *gin.Context, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, oauth.ErrNotFound):
+		adminError(c, http.StatusNotFound, "not_found", "no such user or session")
+	default:
+		writeError(c, h.log, err)
+	}
+	return true
+}

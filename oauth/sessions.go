@@ -1,0 +1,135 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/batonhq/baton/models"
+)
+
+// ErrNotFound is returned by the session administration for an unknown
+// user or session.
+var ErrNotFound = errors.New("oauth: not found")
+
+// SessionInfo is a session as the admin API and CLI show it.
+type SessionInfo struct {
+	ID         string `json:"id"`
+	Username   string `json:"username"`
+	ClientID   string `json:"client_id"`
+	Scope      string `json:"scope"`
+	CreatedAt  string `json:"created_at"`
+	LastUsedAt string `json:"last_used_at"`
+	ExpiresAt  string `json:"expires_at"` // the earlier of the idle and absolute limits
+	RevokedAt  string `json:"revoked_at,omitempty"`
+	EndReason  string `json:"end_reason,omitempty"`
+}
+
+const timeFormat = "2006-01-02T15:04:05.000000Z07:00"
+
+func (s *Service) info(sess models.Session, username string) SessionInfo {
+	out := SessionInfo{
+		ID: sess.ID, Username: username, ClientID: sess.ClientID, Scope: sess.Scope,
+		CreatedAt:  sess.CreatedAt.UTC().Format(timeFormat),
+		LastUsedAt: sess.LastUsedAt.UTC().Format(timeFormat),
+		ExpiresAt:  s.sessionExpiry(sess).UTC().Format(timeFormat),
+		EndReason:  sess.EndReason,
+	}
+	if sess.Ended() {
+		out.RevokedAt = sess.EndedAt.UTC().Format(timeFormat)
+	}
+	return out
+}
+
+// ListSessions returns a page of a user's sessions, newest first, and the
+// cursor of the next page ("" on the last one).
+func (s *Service) ListSessions(ctx context.Context, username, after string, limit int) ([]SessionInfo, string, error) {
+	u, err := s.user(ctx, username)
+	if err != nil {
+		return nil, "", err
+	}
+	page, err := s.store.SessionsByUser(ctx, u.ID, after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list sessions: %w", err)
+	}
+	next := ""
+	if len(page) > limit {
+		page = page[:limit]
+		next = page[limit-1].ID
+	}
+	out := make([]SessionInfo, len(page))
+	for i, sess := range page {
+		out[i] = s.info(sess, u.Username)
+	}
+	return out, next, nil
+}
+
+// EndSession ends one session with a reason; false if it had already ended.
+func (s *Service) EndSession(ctx context.Context, id, reason string) (bool, error) {
+	ended, err := s.store.EndSession(ctx, id, models.SessionEnd{At: s.now(), Reason: reason})
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return false, ErrNotFound
+	case err != nil:
+		return false, fmt.Errorf("end session: %w", err)
+	}
+	if ended {
+		s.log.InfoContext(ctx, "session ended", "session_id", id, "reason", reason)
+	}
+	return ended, nil
+}
+
+// EndUserSessions ends every live session of a user ("log out everywhere").
+func (s *Service) EndUserSessions(ctx context.Context, username, reason string) (int64, error) {
+	u, err := s.user(ctx, username)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.store.EndUserSessions(ctx, u.ID, models.SessionEnd{At: s.now(), Reason: reason})
+	if err != nil {
+		return 0, fmt.Errorf("end sessions: %w", err)
+	}
+	s.log.InfoContext(ctx, "sessions ended", "user_id", u.ID, "count", n, "reason", reason)
+	return n, nil
+}
+
+// DisableUser disables a user: its sessions end and its logins and
+// refreshes are refused from now on.
+func (s *Service) DisableUser(ctx context.Context, username string) (models.User, error) {
+	u, err := s.store.DisableUser(ctx, username, s.now())
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return models.User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
+	case err != nil:
+		return models.User{}, fmt.Errorf("disable user: %w", err)
+	}
+	s.log.InfoContext(ctx, "user disabled; sessions ended", "user_id", u.ID, "reason", models.EndUserDisabled)
+	return u, nil
+}
+
+func (s *Service) user(ctx context.Context, username string) (models.User, error) {
+	u, err := s.store.UserByUsername(ctx, username)
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return models.User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
+	case err != nil:
+		return models.User{}, fmt.Errorf("load user: %w", err)
+	}
+	return u, nil
+}
+
+// sessionExpiry is when a session ends unless used: the earlier of its
+// absolute limit and its idle limit.
+func (s *Service) sessionExpiry(sess models.Session) time.Time {
+	idle := sess.LastUsedAt.Add(s.opts.RefreshIdleTTL)
+	if idle.Before(sess.ExpiresAt) {
+		return idle
+	}
+	return sess.ExpiresAt
+}
+
+// sessionLive reports whether a session can still be used at now.
+func (s *Service) sessionLive(sess models.Session, user models.User, now time.Time) bool {
+	return !sess.Ended() && !user.Disabled && now.Before(s.sessionExpiry(sess))
+}
