@@ -29,7 +29,8 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Run the HTTP server (migrates the schema first)."`
 	Migrate migrateCmd `cmd:"" help:"Apply schema migrations and exit."`
 	User    struct {
-		Add userAddCmd `cmd:"" help:"Create a user; the password is read from stdin."`
+		Add     userAddCmd     `cmd:"" help:"Create a user; the password is read from stdin."`
+		Disable userDisableCmd `cmd:"" help:"Disable a user and revoke all of its sessions."`
 	} `cmd:"" help:"Manage users."`
 	Client struct {
 		Add clientAddCmd `cmd:"" help:"Register a client."`
@@ -38,6 +39,10 @@ type cli struct {
 		List   keysListCmd   `cmd:"" help:"List signing keys with their state and schedule."`
 		Rotate keysRotateCmd `cmd:"" help:"Rotate the signing key now."`
 	} `cmd:"" help:"Manage signing keys."`
+	Sessions struct {
+		List   sessionsListCmd   `cmd:"" help:"List a user's sessions."`
+		Revoke sessionsRevokeCmd `cmd:"" help:"Revoke one session (--id) or all of a user's (--username)."`
+	} `cmd:"" help:"Administer sessions."`
 }
 
 // env is what every command receives: the process's context, environment
