@@ -56,6 +56,12 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func newServer(t *testing.T, store models.Store) *server {
 	t.Helper()
+	return newServerWith(t, store, func(*oauth.Options) {})
+}
+
+// newServerWith lets a test change the protocol options.
+func newServerWith(t *testing.T, store models.Store, edit func(*oauth.Options)) *server {
+	t.Helper()
 	log := quiet()
 	c := &clock{t: time.Now()}
 	ring, err := keys.NewRing(store, keys.Options{
@@ -71,11 +77,13 @@ func newServer(t *testing.T, store models.Store) *server {
 	s := &server{store: store, ring: ring, clock: c}
 	s.Server = httptest.NewUnstartedServer(nil)
 	issuer := "http://" + s.Listener.Addr().String()
-	s.svc, err = oauth.NewService(store, ring, oauth.Options{
+	opts := oauth.Options{
 		Issuer: issuer, AccessTokenTTL: 15 * time.Minute, RefreshIdleTTL: time.Hour,
 		SessionMaxTTL: 24 * time.Hour, RefreshReuseGrace: 10 * time.Second,
 		Argon2: oauth.Argon2Params{Memory: 64, Time: 1, Threads: 1},
-	}, time.Now, log)
+	}
+	edit(&opts)
+	s.svc, err = oauth.NewService(store, ring, opts, time.Now, log)
 	if err != nil {
 		t.Fatal(err)
 	}
