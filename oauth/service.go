@@ -32,7 +32,7 @@ type Options struct {
 	// AuditRetention is how long an ended session is kept (with its end
 	// reason) before the purge deletes it. Zero: 30 days.
 	AuditRetention time.Duration
-	Argon2            Argon2Params  // zero: the default cost
+	Argon2         Argon2Params // zero: the default cost
 }
 
 // Service implements the token endpoint's grants and the account operations
