@@ -28,8 +28,10 @@ export interface BatonClientOptions {
   clientId: string;
   /** Where the token pair is kept: memory by default; sessionStorage or localStorage opt-in. */
   storage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
-  /** How long before expiry to refresh, in ms (default 30 000). */
+  /** How long before expiry to refresh, in ms (default 30 000, at most half the token's lifetime). */
   refreshMargin?: number;
+  /** Refresh ahead of expiry (default true); when false only expired tokens and invalid_token answers refresh. */
+  proactive?: boolean;
   /** Called once when the session ends (invalid_grant, or sign-out in another tab). */
   onSignedOut?: () => void;
   /** Called with what the client does, for logs and demos. */

@@ -44,7 +44,7 @@ export function bearerError(header) {
 const RETRY_MS = 5_000;
 
 export class BatonClient {
-  #tokenURL; #clientId; #storage; #key; #margin; #onSignedOut; #onEvent; #fetch; #now;
+  #tokenURL; #clientId; #storage; #key; #margin; #proactive; #onSignedOut; #onEvent; #fetch; #now;
   #pair = null; // {accessToken, refreshToken, expiresAt (this page's clock, ms), scope}
   #inflight = null;
   #timer = null;
@@ -56,7 +56,10 @@ export class BatonClient {
    * @param {string} o.tokenEndpoint   baton's /oauth2/token URL
    * @param {string} o.clientId        a public client's id
    * @param {Storage} [o.storage]      memory by default; sessionStorage or localStorage opt-in
-   * @param {number} [o.refreshMargin] ms before expiry to refresh (default 30 000)
+   * @param {number} [o.refreshMargin] ms before expiry to refresh (default 30 000,
+   *   at most half the token's lifetime)
+   * @param {boolean} [o.proactive]   refresh ahead of expiry (default true); when false,
+   *   only expired tokens and invalid_token answers cause a refresh
    * @param {() => void} [o.onSignedOut]
    * @param {(event: string, detail?: object) => void} [o.onEvent] what the client does, for logs
    * @param {typeof fetch} [o.fetch]
@@ -69,6 +72,7 @@ export class BatonClient {
     this.#storage = o.storage || new MemoryStorage();
     this.#key = `baton:${o.clientId}:tokens`;
     this.#margin = o.refreshMargin ?? 30_000;
+    this.#proactive = o.proactive ?? true;
     this.#onSignedOut = o.onSignedOut || (() => {});
     this.#onEvent = o.onEvent || (() => {});
     this.#fetch = o.fetch || ((...a) => globalThis.fetch(...a));
@@ -209,6 +213,7 @@ export class BatonClient {
       accessToken: json.access_token,
       refreshToken: json.refresh_token || (this.#pair && this.#pair.refreshToken),
       expiresAt: this.#now() + Number(json.expires_in || 0) * 1000,
+      lifetime: Number(json.expires_in || 0) * 1000,
       scope: json.scope || '',
     };
     this.#save();
@@ -235,8 +240,11 @@ export class BatonClient {
 
   #schedule(delay) {
     clearTimeout(this.#timer);
-    if (!this.#pair || this.#closed) return;
-    const wait = delay ?? Math.max(0, this.#pair.expiresAt - this.#now() - this.#margin);
+    if (!this.#pair || this.#closed || (!this.#proactive && delay === undefined)) return;
+    // Never closer to expiry than half the lifetime: a margin longer than
+    // the token's life would refresh in a loop.
+    const margin = Math.min(this.#margin, (this.#pair.lifetime || 0) / 2);
+    const wait = delay ?? Math.max(0, this.#pair.expiresAt - this.#now() - margin);
     this.#timer = setTimeout(() => { this.refresh().catch(() => {}); }, wait);
   }
 
@@ -246,7 +254,7 @@ export class BatonClient {
   #save() {
     const p = this.#pair;
     this.#storage.setItem(this.#key, JSON.stringify({
-      accessToken: p.accessToken, refreshToken: p.refreshToken, scope: p.scope,
+      accessToken: p.accessToken, refreshToken: p.refreshToken, scope: p.scope, lifetime: p.lifetime,
       remaining: p.expiresAt - this.#now(), savedAt: Date.now(),
     }));
   }
@@ -262,7 +270,7 @@ export class BatonClient {
       if (this.#pair && this.#pair.refreshToken === s.refreshToken) return;
       const elapsed = Math.max(0, Date.now() - s.savedAt);
       this.#pair = { accessToken: s.accessToken, refreshToken: s.refreshToken, scope: s.scope,
-        expiresAt: this.#now() + s.remaining - elapsed };
+        lifetime: s.lifetime, expiresAt: this.#now() + s.remaining - elapsed };
       this.#schedule();
     } catch {
       this.#storage.removeItem(this.#key);

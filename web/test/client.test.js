@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { BatonClient, bearerError, attachAxios, SignedOutError } from '../baton-client.js';
 
@@ -37,8 +37,13 @@ function json(status, body) {
   return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
 }
 
+const clients = [];
+after(() => clients.forEach((c) => c.close())); // a failed test must not leave channels open
+
 function client(b, extra = {}) {
-  return new BatonClient({ tokenEndpoint: 'https://auth.test/oauth2/token', clientId: 'web', fetch: b.fetch, ...extra });
+  const c = new BatonClient({ tokenEndpoint: 'https://auth.test/oauth2/token', clientId: 'web', fetch: b.fetch, ...extra });
+  clients.push(c);
+  return c;
 }
 
 test('bearerError reads RFC 6750 headers', () => {
@@ -112,14 +117,35 @@ test('a 401 that is not invalid_token is not refreshed', async () => {
 
 test('proactive refresh before expiry, measured on the client clock', async () => {
   const b = fakeBaton({ ttl: 1 });
-  let now = 1000;
-  const c = client(b, { refreshMargin: 900, now: () => now });
+  const c = client(b, { refreshMargin: 400, now: () => 1_000_000 }); // the client's clock, not the server's
   await c.login('alice', 'pw');
-  now += 100; // the margin is reached 100 ms after login on this clock
-  await new Promise((r) => setTimeout(r, 150));
+  await new Promise((r) => setTimeout(r, 450));
+  assert.equal(b.refreshes, 0); // 1 s lifetime, 400 ms margin: not yet
+  await new Promise((r) => setTimeout(r, 300));
   await c.settled();
   assert.equal(b.refreshes, 1);
   assert.equal(c.accessToken, 'at-1');
+  c.close();
+});
+
+test('a margin longer than the lifetime does not refresh in a loop', async () => {
+  const b = fakeBaton({ ttl: 1 }); // a 1 s token with the default 30 s margin
+  const c = client(b);
+  await c.login('alice', 'pw');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(b.refreshes, 0); // the first refresh comes at half the lifetime
+  await new Promise((r) => setTimeout(r, 400));
+  await c.settled();
+  assert.equal(b.refreshes, 1);
+  c.close();
+});
+
+test('proactive: false refreshes only when needed', async () => {
+  const b = fakeBaton({ ttl: 1 });
+  const c = client(b, { proactive: false });
+  await c.login('alice', 'pw');
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal(b.refreshes, 0);
   c.close();
 });
 
