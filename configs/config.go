@@ -35,6 +35,7 @@ type Config struct {
 	KEK                string        `env:"BATON_KEK" secret:"true"`
 	AdminScope         string        `env:"BATON_ADMIN_SCOPE"`
 	AuditRetention     time.Duration `env:"BATON_AUDIT_RETENTION"`
+	Demo               bool          `env:"BATON_DEMO"`
 	LogFormat          string        `env:"BATON_LOG_FORMAT"`
 	LogLevel           string        `env:"BATON_LOG_LEVEL"`
 }
@@ -150,6 +151,12 @@ func set(f reflect.Value, s string) error {
 			return errors.New("not a duration (use Go syntax such as 15m or 720h)")
 		}
 		f.SetInt(int64(d))
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return errors.New("not a boolean (true or false)")
+		}
+		f.SetBool(b)
 	case f.Kind() == reflect.Int:
 		n, err := strconv.Atoi(s)
 		if err != nil {

@@ -28,6 +28,8 @@ type Config struct {
 	// a signing key loaded); /readyz answers 503 while it fails.
 	Ready func(context.Context) error
 	Log   *slog.Logger
+	// Demo, when set, serves the demo page under /demo (BATON_DEMO).
+	Demo *Demo
 }
 
 // NewRouter returns the HTTP handler of every baton endpoint.
@@ -62,6 +64,11 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	admin.GET("/sessions", sessions.list)
 	admin.DELETE("/sessions", sessions.revokeAll)
 	admin.DELETE("/sessions/:id", sessions.revokeOne)
+	if cfg.Demo != nil {
+		if err := cfg.Demo.mount(r); err != nil {
+			return nil, fmt.Errorf("handlers: demo: %w", err)
+		}
+	}
 	return r, nil
 }
 

@@ -68,14 +68,19 @@ func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, e
 	if !slices.Contains(client.Grants, req.GrantType) {
 		return TokenResponse{}, ErrUnauthorizedClient.Describe("client may not use the %s grant", req.GrantType)
 	}
+	var resp TokenResponse
 	switch req.GrantType {
 	case GrantPassword:
-		return s.passwordGrant(ctx, client, req)
+		resp, err = s.passwordGrant(ctx, client, req)
 	case GrantRefreshToken:
-		return s.refreshGrant(ctx, client, req)
+		resp, err = s.refreshGrant(ctx, client, req)
 	default:
-		return s.clientCredentialsGrant(ctx, client, req)
+		resp, err = s.clientCredentialsGrant(ctx, client, req)
 	}
+	if err == nil {
+		s.log.InfoContext(ctx, "token issued", "grant_type", req.GrantType, "client_id", client.ID)
+	}
+	return resp, err
 }
 
 // AuthenticateClient checks the client's credentials (RFC 6749 §2.3):

@@ -65,6 +65,13 @@ func startServe(t *testing.T, e environ) string {
 // (as SIGTERM would) and checks that it exited cleanly.
 func startServeStoppable(t *testing.T, e environ) (string, func()) {
 	t.Helper()
+	base, stop, _ := launch(t, e)
+	return base, stop
+}
+
+// launch runs `baton serve` in the background and gives access to its logs.
+func launch(t *testing.T, e environ) (string, func(), *syncWriter) {
+	t.Helper()
 	addr := freeAddr(t)
 	env := environ{}
 	for k, v := range e {
@@ -94,7 +101,7 @@ func startServeStoppable(t *testing.T, e environ) (string, func()) {
 		cancel()
 		t.Fatalf("serve did not become ready: %s", errOut.w)
 	}
-	return base, stop
+	return base, stop, errOut
 }
 
 // ready polls /readyz until it answers 200, the server exits or 20 s pass.

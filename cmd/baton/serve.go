@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/handlers"
+	"github.com/batonhq/baton/oauth/resource"
+	"github.com/batonhq/baton/web"
 )
 
 type serveCmd struct{}
@@ -27,6 +29,15 @@ func (serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("BATON_ADDR: listen: %w", err)
+	}
+	defer ln.Close()
+	demo, err := a.demo(e.ctx, ln.Addr())
+	if err != nil {
+		return err
+	}
 	router, err := handlers.NewRouter(handlers.Config{
 		Service:    svc,
 		Keys:       ring,
@@ -36,13 +47,10 @@ func (serveCmd) Run(e *env) error {
 		JWKSMaxAge: a.cfg.JWKSMaxAge,
 		Ready:      func(ctx context.Context) error { return a.store.Ping(ctx) },
 		Log:        a.log,
+		Demo:       demo,
 	})
 	if err != nil {
 		return err
-	}
-	ln, err := net.Listen("tcp", a.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("BATON_ADDR: listen: %w", err)
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
@@ -53,6 +61,25 @@ func (serveCmd) Run(e *env) error {
 		return err
 	}
 	return nil
+}
+
+// demo builds the demo page when BATON_DEMO is on. Its API verifies tokens
+// as any resource server would, fetching the JWKS from this very server.
+func (a *app) demo(ctx context.Context, addr net.Addr) (*handlers.Demo, error) {
+	if !a.cfg.Demo {
+		return nil, nil
+	}
+	port := addr.(*net.TCPAddr).Port
+	v, err := resource.NewVerifier(ctx, resource.Config{
+		Issuer:   a.cfg.Issuer,
+		Audience: a.cfg.TokenAudience(),
+		JWKSURL:  fmt.Sprintf("http://127.0.0.1:%d/.well-known/jwks.json", port),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	a.log.Warn("BATON_DEMO is on: the demo page is served at /demo/; turn it off in production")
+	return &handlers.Demo{Files: web.Files, Verifier: v}, nil
 }
 
 type migrateCmd struct{}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath finds Debian's Chromium; without it the browser test is
+// skipped, except under CI=true, where .ci/run installs it.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed: .ci/run installs Debian's chromium package")
+	}
+	t.Skip("chromium is not installed")
+	return ""
+}
+
+// refreshes counts the refresh grants baton itself logged.
+func refreshes(logs *syncWriter) int {
+	n := 0
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var entry struct {
+			Msg   string `json:"msg"`
+			Grant string `json:"grant_type"`
+		}
+		if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "token issued" && entry.Grant == "refresh_token" {
+			n++
+		}
+	}
+	return n
+}
+
+func waitFor(expr string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(15*time.Second))
+}
+
+func text(sel, want string) chromedp.Action[chromedp.Void] {
+	return waitFor(`document.querySelector(` + jsString(sel) + `).textContent === ` + jsString(want))
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// TestDemoPageInChromium drives the demo page in headless Chromium with a
+// 2-second access-token lifetime: after expiry, 10 calls at once cause one
+// refresh (counted by baton) and all succeed; two tabs firing at once share
+// one refresh; revoking the session through the admin API signs both tabs out.
+func TestDemoPageInChromium(t *testing.T) {
+	chrome := chromiumPath(t)
+	const ttl = 2 * time.Second
+	e := environ{"BATON_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "baton.db"), "BATON_KEK": randomKEK(t),
+		"BATON_DEMO": "true", "BATON_ACCESS_TOKEN_TTL": ttl.String(), "BATON_LOG_LEVEL": "info"}
+	d := &deployment{env: e}
+	d.cli(t, "hunter2hunter2\n", "user", "add", "--username", "alice", "--password-stdin")
+	d.cli(t, "", "client", "add", "--id", "demo", "--public", "--grants", "password,refresh_token", "--scopes", "demo")
+	d.cli(t, secretLine, "client", "add", "--id", "ops", "--secret-stdin", "--grants", "client_credentials", "--scopes", "admin")
+	base, stop, logs := launch(t, e)
+	defer stop()
+	d.base = base
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+	)...)
+	defer cancelAlloc()
+	tab1, cancel1 := chromedp.NewContext(alloc)
+	defer cancel1()
+	run := func(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			page, _ := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS("#log")))
+			t.Fatalf("browser: %v\npage log:\n%s", err, page)
+		}
+	}
+	// The first action on a tab starts it; it must not run under a timeout.
+	run(tab1, chromedp.Navigate(base+"/demo/"))
+	ctx, cancel := context.WithTimeout(tab1, 90*time.Second)
+	defer cancel()
+	run(ctx, chromedp.WaitVisible(chromedp.CSS("#signin")),
+		chromedp.SendKeys(chromedp.CSS("#username"), "alice"), chromedp.SendKeys(chromedp.CSS("#password"), "hunter2hunter2"),
+		chromedp.Click(chromedp.CSS("#signin")), text("#status", "signed in"))
+
+	// Ten calls after the access token has expired: one refresh, ten successes.
+	time.Sleep(ttl + 500*time.Millisecond)
+	before := refreshes(logs)
+	run(ctx, chromedp.Click(chromedp.CSS("#fire")), text("#results", "10/10 ok"))
+	if n := refreshes(logs) - before; n != 1 {
+		t.Fatalf("%d refreshes for 10 calls after expiry, want 1", n)
+	}
+
+	// A second tab shares the session; both fire at once after expiry: one refresh.
+	tab2, cancel2 := chromedp.NewContext(tab1)
+	defer cancel2()
+	run(tab2, chromedp.Navigate(base+"/demo/"))
+	ctx2, cancel2b := context.WithTimeout(tab2, 60*time.Second)
+	defer cancel2b()
+	run(ctx2, text("#status", "signed in"))
+	time.Sleep(ttl + 500*time.Millisecond)
+	before = refreshes(logs)
+	var wg sync.WaitGroup
+	for _, c := range []context.Context{ctx, ctx2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := chromedp.Do(c, chromedp.Click(chromedp.CSS("#fire"))); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	run(ctx, text("#results", "10/10 ok"))
+	run(ctx2, text("#results", "10/10 ok"))
+	if n := refreshes(logs) - before; n != 1 {
+		t.Fatalf("%d refreshes for two tabs firing at once, want 1", n)
+	}
+
+	// The admin ends the session: once the access token expires, the
+	// refresh is refused and both tabs sign out.
+	if status, body := d.admin(t, http.MethodDelete, "/admin/v1/sessions?username=alice"); status != 200 || body["revoked"] != float64(1) {
+		t.Fatalf("admin revoke: %d %v", status, body)
+	}
+	time.Sleep(ttl + 500*time.Millisecond)
+	run(ctx, chromedp.Click(chromedp.CSS("#fire")), text("#status", "signed out"), text("#results", "0/10 ok"))
+	run(ctx2, text("#status", "signed out"))
+}
