@@ -36,6 +36,7 @@ type Config struct {
 	AdminScope         string        `env:"BATON_ADMIN_SCOPE"`
 	AuditRetention     time.Duration `env:"BATON_AUDIT_RETENTION"`
 	Demo               bool          `env:"BATON_DEMO"`
+	TrustedProxies     string        `env:"BATON_TRUSTED_PROXIES"`
 	LogFormat          string        `env:"BATON_LOG_FORMAT"`
 	LogLevel           string        `env:"BATON_LOG_LEVEL"`
 }
@@ -194,6 +195,17 @@ func (c Config) IsPostgres() bool {
 	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
 }
 
+// Proxies returns the trusted proxies, from a comma-separated list.
+func (c Config) Proxies() []string {
+	var out []string
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // TokenAudience is the "aud" of access tokens: BATON_AUDIENCE or the issuer.
 func (c Config) TokenAudience() string {
 	if c.Audience != "" {
@@ -265,6 +277,11 @@ func (c Config) Validate() error {
 	}
 	if c.AdminScope == "" || strings.ContainsFunc(c.AdminScope, func(r rune) bool { return r <= 0x20 || r == '"' || r == '\\' || r > 0x7e }) {
 		bad("BATON_ADMIN_SCOPE", "%q is not a scope token", truncate(c.AdminScope))
+	}
+	for _, p := range c.Proxies() {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			bad("BATON_TRUSTED_PROXIES", "%q is not an IP address or CIDR", truncate(p))
+		}
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("BATON_LOG_FORMAT", "%q is not json or text", truncate(c.LogFormat))

@@ -3,10 +3,14 @@ package handlers
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -35,6 +39,8 @@ func statusOf(code string) int {
 		return http.StatusInternalServerError
 	case oauth.ErrTemporarilyUnavail.Code:
 		return http.StatusServiceUnavailable
+	case oauth.ErrSlowDown.Code:
+		return http.StatusTooManyRequests
 	case "not_found":
 		return http.StatusNotFound
 	case "method_not_allowed":
@@ -48,7 +54,12 @@ func statusOf(code string) int {
 // *oauth.Error are logged with their cause and answered as server_error.
 func writeError(c *gin.Context, log *slog.Logger, err error) {
 	var oerr *oauth.Error
-	if !errors.As(err, &oerr) {
+	switch {
+	case errors.As(err, &oerr):
+	case errors.Is(err, models.ErrUnavailable):
+		log.WarnContext(c.Request.Context(), "database unavailable", "path", c.Request.URL.Path, "err", err)
+		oerr = oauth.ErrTemporarilyUnavail.Describe("the database is unavailable; retry shortly").After(time.Second)
+	default:
 		log.ErrorContext(c.Request.Context(), "request failed", "path", c.Request.URL.Path, "err", err)
 		oerr = oauth.ErrServerError.Describe("internal error")
 	}
@@ -62,6 +73,9 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	h.Set("Pragma", "no-cache")
 	if status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Basic realm="baton", charset="UTF-8"`)
+	}
+	if oerr.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(oerr.RetryAfter.Seconds()))))
 	}
 	c.AbortWithStatusJSON(status, errorBody{Error: oerr.Code, Description: oerr.Description})
 }

@@ -30,6 +30,9 @@ type Config struct {
 	Log   *slog.Logger
 	// Demo, when set, serves the demo page under /demo (BATON_DEMO).
 	Demo *Demo
+	// TrustedProxies are the addresses (CIDRs) whose X-Forwarded-For is
+	// believed; none by default.
+	TrustedProxies []string
 }
 
 // NewRouter returns the HTTP handler of every baton endpoint.
@@ -43,6 +46,11 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	}
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// Client addresses (login throttling, logs) come from the connection,
+	// never from X-Forwarded-For, unless proxies are configured.
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
+	}
 	r.Use(accessLog(cfg.Log), recovery(cfg.Log))
 	r.NoRoute(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "not_found"}) })
 	r.NoMethod(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "method_not_allowed"}) })

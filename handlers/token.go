@@ -18,6 +18,7 @@ type tokenHandler struct {
 func (h *tokenHandler) serve(c *gin.Context) {
 	req, err := parseTokenRequest(c.Request)
 	if err == nil {
+		req.RemoteAddr = c.ClientIP()
 		var resp oauth.TokenResponse
 		if resp, err = h.svc.Token(c.Request.Context(), req); err == nil {
 			noStore(c)

@@ -14,6 +14,9 @@ var (
 	ErrNotFound      = errors.New("models: not found")
 	ErrAlreadyExists = errors.New("models: already exists")
 	ErrConflict      = errors.New("models: conflict")
+	// ErrUnavailable wraps failures to reach the database (connection
+	// refused or lost, server shutting down): the request may be retried.
+	ErrUnavailable = errors.New("models: database unavailable")
 )
 
 // User is a resource owner who logs in with the password grant.
@@ -113,6 +116,13 @@ type SessionEnd struct {
 	Reason string
 }
 
+// LoginFailure counts recent failed logins of one throttle key.
+type LoginFailure struct {
+	Key      string
+	Failures int
+	LastAt   time.Time
+}
+
 // Key states of the signing-key lifecycle: next → active → retired → removed.
 const (
 	KeyNext    = "next"
@@ -206,6 +216,17 @@ type Store interface {
 	// updated, stored keys missing from it are deleted. fn may run more than
 	// once. If fn returns an error nothing is written.
 	UpdateKeys(ctx context.Context, fn func(keys []SigningKey) ([]SigningKey, error)) error
+
+	// LoginFailures returns the failure records of the given throttle keys
+	// (a username, a client address); keys without failures are absent.
+	LoginFailures(ctx context.Context, keys []string) ([]LoginFailure, error)
+	// RecordLoginFailure counts one more failed login for each key; a count
+	// whose last failure is older than window starts again from one.
+	RecordLoginFailure(ctx context.Context, keys []string, now time.Time, window time.Duration) error
+	// ClearLoginFailures forgets the failures of a key (a successful login).
+	ClearLoginFailures(ctx context.Context, key string) error
+	// PurgeLoginFailures deletes records whose last failure is older than before.
+	PurgeLoginFailures(ctx context.Context, before time.Time) (int64, error)
 
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error

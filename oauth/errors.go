@@ -1,14 +1,18 @@
 package oauth
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Error is an OAuth 2.0 error (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 6750 §3.1).
 // Package-level values are templates: With returns a copy, and errors.Is
 // matches any copy with the same Code.
 type Error struct {
-	Code        string // the "error" member
-	Description string // the "error_description" member: safe for the client
-	cause       error  // logged, never sent
+	Code        string        // the "error" member
+	Description string        // the "error_description" member: safe for the client
+	RetryAfter  time.Duration // when set, the client may retry after this long
+	cause       error         // logged, never sent
 }
 
 // The errors the token endpoint can return (RFC 6749 §5.2).
@@ -21,6 +25,9 @@ var (
 	ErrInvalidScope         = &Error{Code: "invalid_scope"}
 	ErrServerError          = &Error{Code: "server_error"}
 	ErrTemporarilyUnavail   = &Error{Code: "temporarily_unavailable"}
+	// ErrSlowDown refuses a login while its username or address is
+	// throttled after repeated failures (answered 429 with Retry-After).
+	ErrSlowDown = &Error{Code: "slow_down"}
 )
 
 func (e *Error) Error() string {
@@ -43,6 +50,13 @@ func (e *Error) Is(target error) bool {
 func (e *Error) With(desc string, cause error) *Error {
 	c := *e
 	c.Description, c.cause = desc, cause
+	return &c
+}
+
+// After returns a copy of e that tells the client when to retry.
+func (e *Error) After(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
 	return &c
 }
 

@@ -18,9 +18,24 @@ func (s *Service) passwordGrant(ctx context.Context, client models.Client, req T
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	user, err := s.checkPassword(ctx, req.Username, req.Password)
+	keys := throttleKeys(req.Username, req.RemoteAddr)
+	failedBefore, err := s.checkThrottle(ctx, keys)
 	if err != nil {
 		return TokenResponse{}, err
+	}
+	user, err := s.checkPassword(ctx, req.Username, req.Password)
+	if errors.Is(err, ErrInvalidGrant) {
+		if rerr := s.recordFailure(ctx, keys); rerr != nil {
+			return TokenResponse{}, rerr
+		}
+	}
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	if failedBefore {
+		if err := s.store.ClearLoginFailures(ctx, keys[0]); err != nil {
+			return TokenResponse{}, fmt.Errorf("clear login failures: %w", err)
+		}
 	}
 	now := s.now()
 	refresh := newOpaque(tokenBytes)

@@ -39,7 +39,7 @@ func (s *Service) Purge(ctx context.Context) error {
 	now := s.now()
 	steps := []struct {
 		what string
-		run  func() (int64, error)
+		run  func() (int64, error) // deletes at most purgeBatch rows
 	}{
 		{"sessions expired", func() (int64, error) {
 			return s.store.EndExpiredSessions(ctx, now, s.opts.RefreshIdleTTL, purgeBatch)
@@ -64,6 +64,10 @@ func (s *Service) Purge(ctx context.Context) error {
 		if total > 0 {
 			s.log.InfoContext(ctx, step.what, "count", total)
 		}
+	}
+	// A small table (one row per throttled name or address): one statement.
+	if _, err := s.store.PurgeLoginFailures(ctx, now.Add(-failureWindow)); err != nil {
+		return fmt.Errorf("login failures purged: %w", err)
 	}
 	return nil
 }

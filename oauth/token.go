@@ -43,7 +43,8 @@ type TokenRequest struct {
 	Password     string
 	RefreshToken string
 	Scope        []string
-	ScopeGiven   bool // the request carried a scope parameter
+	ScopeGiven   bool   // the request carried a scope parameter
+	RemoteAddr   string // the client's address, for login throttling
 }
 
 // TokenResponse is a successful token response (RFC 6749 §5.1).

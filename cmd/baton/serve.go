@@ -39,15 +39,16 @@ func (serveCmd) Run(e *env) error {
 		return err
 	}
 	router, err := handlers.NewRouter(handlers.Config{
-		Service:    svc,
-		Keys:       ring,
-		Rotator:    ring,
-		AdminScope: a.cfg.AdminScope,
-		Issuer:     a.cfg.Issuer,
-		JWKSMaxAge: a.cfg.JWKSMaxAge,
-		Ready:      func(ctx context.Context) error { return a.store.Ping(ctx) },
-		Log:        a.log,
-		Demo:       demo,
+		Service:        svc,
+		Keys:           ring,
+		Rotator:        ring,
+		AdminScope:     a.cfg.AdminScope,
+		Issuer:         a.cfg.Issuer,
+		JWKSMaxAge:     a.cfg.JWKSMaxAge,
+		Ready:          func(ctx context.Context) error { return a.store.Ping(ctx) },
+		Log:            a.log,
+		Demo:           demo,
+		TrustedProxies: a.cfg.Proxies(),
 	})
 	if err != nil {
 		return err

@@ -31,6 +31,14 @@ var migrations = []migration{
 		sqlite:   schemaV2(),
 		postgres: schemaV2(),
 	},
+	{
+		version: 3,
+		name:    "login failures for the password-grant throttle",
+		sqlite: []string{`CREATE TABLE login_failures (subject TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at BIGINT NOT NULL)`,
+			`CREATE INDEX login_failures_last ON login_failures (last_failure_at)`},
+		postgres: []string{`CREATE TABLE login_failures (subject TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at BIGINT NOT NULL)`,
+			`CREATE INDEX login_failures_last ON login_failures (last_failure_at)`},
+	},
 }
 
 // schemaV2 indexes what the background purge scans: live sessions by their

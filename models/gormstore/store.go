@@ -6,9 +6,12 @@ package gormstore
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"runtime"
 	"strings"
@@ -96,10 +99,16 @@ func parseURL(raw string) (dialect, dsn string, err error) {
 		return dialectSQLite, "file:" + path + "?" + q.Encode(), nil
 	}
 	if strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://") {
-		if _, err := url.Parse(raw); err != nil {
+		u, err := url.Parse(raw)
+		if err != nil {
 			return "", "", errors.New("gormstore: malformed postgres URL")
 		}
-		return dialectPostgres, raw, nil
+		// Fail fast when Postgres is unreachable instead of hanging requests.
+		if q := u.Query(); !q.Has("connect_timeout") {
+			q.Set("connect_timeout", "3")
+			u.RawQuery = q.Encode()
+		}
+		return dialectPostgres, u.String(), nil
 	}
 	return "", "", errors.New("gormstore: database URL must be sqlite:PATH or postgres://…")
 }
@@ -159,8 +168,27 @@ func translate(err error) error {
 		return models.ErrNotFound
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("%w: %w", models.ErrAlreadyExists, err)
+	case unavailable(err):
+		return fmt.Errorf("%w: %w", models.ErrUnavailable, err)
 	}
 	return err
+}
+
+// unavailable recognises a database that cannot be reached or is going
+// away, as opposed to a query that failed.
+func unavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01-57P03: shutdown, crash
+		// recovery, cannot connect now; 53300: too many connections;
+		// 55000 on connect: the database does not accept connections.
+		return strings.HasPrefix(pgErr.Code, "08") || strings.HasPrefix(pgErr.Code, "57P") || pgErr.Code == "53300"
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, context.DeadlineExceeded) ||
+		pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed")
 }
 
 // Exec runs one statement outside the Store's model (test setup and

@@ -44,11 +44,12 @@ func (s *keySet) key(ctx context.Context, kid string) (jose.JSONWebKey, error) {
 	k, ok := s.keys[kid]
 	fresh := s.now().Before(s.expires)
 	recent := s.now().Sub(s.lastFetch) < s.minRefresh
+	loaded := s.keys != nil
 	s.mu.RUnlock()
 	if ok && fresh {
 		return k, nil
 	}
-	if !ok && recent && s.keys != nil {
+	if !ok && recent && loaded {
 		return jose.JSONWebKey{}, fmt.Errorf("%w: unknown key id %q", ErrInvalidToken, kid)
 	}
 	if err := s.refresh(ctx); err != nil && !ok {
