@@ -171,7 +171,12 @@ type process struct {
 
 func startProcess(t *testing.T, bin string, e environ) *process {
 	t.Helper()
-	addr := freeAddr(t)
+	return startProcessAt(t, bin, e, freeAddr(t))
+}
+
+// startProcessAt runs `baton serve` on the given address.
+func startProcessAt(t *testing.T, bin string, e environ, addr string) *process {
+	t.Helper()
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "BATON_ADDR=" + addr}
 	for k, v := range e {

@@ -51,6 +51,12 @@ func PostgresURL(t testing.TB) string {
 	return u
 }
 
+// OpenPostgresAt returns a migrated store on the given database URL.
+func OpenPostgresAt(t testing.TB, databaseURL string) *gormstore.Store {
+	t.Helper()
+	return openMigrated(t, databaseURL)
+}
+
 // OpenPostgres returns a migrated store in a fresh schema of the database
 // named by BATON_TEST_DATABASE_URL; the schema is dropped when the test ends.
 func OpenPostgres(t testing.TB) *gormstore.Store {
@@ -91,6 +97,70 @@ func FreshSchema(t testing.TB, base string) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// FreshDatabase creates a database of the test's own (so that a test can
+// cut it off without disturbing others) and returns its URL; it is dropped
+// when the test ends.
+func FreshDatabase(t testing.TB, base string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	admin, err := gormstore.Open(ctx, base, quiet())
+	if err != nil {
+		t.Fatalf("Postgres at BATON_TEST_DATABASE_URL is unreachable: %v", err)
+	}
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "baton_test_" + hex.EncodeToString(b)
+	if err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("drop database: %v", err)
+		}
+		admin.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
+}
+
+// Cut makes a database refuse connections and ends the ones it has, as if
+// its server went away; the returned function lets it back.
+func Cut(t testing.TB, base, databaseURL string) (restore func()) {
+	t.Helper()
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := u.Path[1:]
+	ctx := context.Background()
+	admin, err := gormstore.Open(ctx, base, quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		"ALTER DATABASE " + name + " ALLOW_CONNECTIONS false",
+		"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + name + "'",
+	} {
+		if err := admin.Exec(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	return func() {
+		defer admin.Close()
+		if err := admin.Exec(ctx, "ALTER DATABASE "+name+" ALLOW_CONNECTIONS true"); err != nil {
+			t.Errorf("restore %s: %v", name, err)
+		}
+	}
 }
 
 func openMigrated(t testing.TB, databaseURL string) *gormstore.Store {
