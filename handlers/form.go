@@ -16,6 +16,7 @@ import (
 const (
 	maxBodyBytes  = 64 << 10 // SPEC §2: bodies over 64 KiB are refused
 	maxParameters = 32       // far more than any grant needs
+	maxValueBytes = 4 << 10  // the longest legitimate value is a 1 KiB password
 )
 
 // parseForm reads an application/x-www-form-urlencoded body (RFC 6749 §3.2)
@@ -44,6 +45,9 @@ func parseForm(r *http.Request) (url.Values, error) {
 	for k, v := range form {
 		if len(v) > 1 {
 			return nil, oauth.ErrInvalidRequest.Describe("parameter %q is repeated", truncate(k, 64))
+		}
+		if len(k) > 64 || len(v[0]) > maxValueBytes {
+			return nil, oauth.ErrInvalidRequest.Describe("parameter %q is too long", truncate(k, 64))
 		}
 	}
 	return form, nil

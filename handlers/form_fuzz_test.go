@@ -90,3 +90,43 @@ func TestEtagMatches(t *testing.T) {
 		}
 	}
 }
+
+// FuzzClientAuth: client authentication from any Authorization header and
+// body either fails with a 4xx *oauth.Error or yields one consistent method.
+func FuzzClientAuth(f *testing.F) {
+	f.Add("Basic YmFja2VuZDpzM2NyZXQ=", "")
+	f.Add("", "client_id=spa")
+	f.Add("", "client_id=c&client_secret=s")
+	f.Add("Basic YTpi", "client_secret=x")
+	f.Add("Basic YTpi", "client_id=b")
+	f.Add("Bearer abc", "")
+	f.Fuzz(func(t *testing.T, authz, body string) {
+		r := httptest.NewRequest("POST", "/oauth2/revoke", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if authz != "" {
+			r.Header.Set("Authorization", authz)
+		}
+		form, err := parseForm(r)
+		if err != nil {
+			return
+		}
+		cred, err := clientCredentials(r, form)
+		if err != nil {
+			var oerr *oauth.Error
+			if !errors.As(err, &oerr) || statusOf(oerr.Code) >= 500 {
+				t.Fatalf("error %v is not a 4xx OAuth error", err)
+			}
+			return
+		}
+		switch {
+		case authz != "" && cred.Method != oauth.AuthBasic:
+			t.Fatalf("Authorization header present but method %s", cred.Method)
+		case cred.Method == oauth.AuthBasic && (cred.ID == "" || cred.Secret == ""):
+			t.Fatal("basic without id or secret")
+		case cred.Method == oauth.AuthPost && (cred.Secret != form.Get("client_secret") || cred.Secret == ""):
+			t.Fatal("post secret mismatch")
+		case cred.Method == oauth.AuthNone && cred.Secret != "":
+			t.Fatal("none with a secret")
+		}
+	})
+}

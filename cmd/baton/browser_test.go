@@ -141,4 +141,5 @@ func TestDemoPageInChromium(t *testing.T) {
 	time.Sleep(ttl + 500*time.Millisecond)
 	run(ctx, chromedp.Click(chromedp.CSS("#fire")), text("#status", "signed out"), text("#results", "0/10 ok"))
 	run(ctx2, text("#status", "signed out"))
+	assertNoSecrets(t, logs.String(), []string{"hunter2hunter2", strings.TrimSpace(secretLine), e["BATON_KEK"]})
 }

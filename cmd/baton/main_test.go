@@ -151,7 +151,9 @@ func postForm(t *testing.T, u string, v url.Values) (int, map[string]any) {
 func TestServeEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	e := sqliteEnv(dir)
-	base := startServe(t, e)
+	e["BATON_LOG_LEVEL"] = "debug" // the most a log could ever say
+	base, stop, logs := launch(t, e)
+	defer stop()
 	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/jwks.json"} {
 		resp, err := http.Get(base + path)
 		if err != nil || resp.StatusCode != 200 {
@@ -196,6 +198,25 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	if status, body := refresh(tokens[2]); status != 400 || body["error"] != "invalid_grant" {
 		t.Fatalf("the session must be dead after reuse: %d %v", status, body)
+	}
+	kek, err := os.ReadFile(filepath.Join(dir, "baton.db.kek"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := append([]string{"hunter2hunter2", tok["access_token"].(string), strings.TrimSpace(string(kek))}, tokens...)
+	assertNoSecrets(t, logs.String(), secrets)
+}
+
+// assertNoSecrets fails if any secret the test used appears in the logs.
+func assertNoSecrets(t *testing.T, logs string, secrets []string) {
+	t.Helper()
+	if len(logs) == 0 {
+		t.Fatal("no logs to scan")
+	}
+	for _, s := range secrets {
+		if s != "" && strings.Contains(logs, s) {
+			t.Fatalf("a secret (%.6s…) appears in the logs", s)
+		}
 	}
 }
 
