@@ -42,6 +42,7 @@ type Service struct {
 	signer   Signer
 	verifier Verifier
 	hasher   *Hasher
+	clients  *clientCache
 	opts     Options
 	now      func() time.Time
 	log      *slog.Logger
@@ -74,7 +75,7 @@ func NewService(store models.Store, keys Keys, opts Options, now func() time.Tim
 	if err != nil {
 		return nil, err
 	}
-	svc := &Service{store: store, hasher: h, opts: opts, now: now, log: log}
+	svc := &Service{store: store, hasher: h, clients: newClientCache(), opts: opts, now: now, log: log}
 	if keys != nil {
 		svc.signer, svc.verifier = keys, keys
 	}

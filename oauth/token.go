@@ -92,7 +92,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, cred ClientCredentials
 	if cred.ID == "" {
 		return models.Client{}, ErrInvalidClient.Describe("client authentication is required")
 	}
-	client, err := s.store.Client(ctx, cred.ID)
+	client, err := s.client(ctx, cred.ID, s.now())
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		if cred.Method != AuthNone {
@@ -111,7 +111,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, cred ClientCredentials
 	if cred.Method == AuthNone {
 		return models.Client{}, ErrInvalidClient.Describe("confidential client must authenticate")
 	}
-	ok, err := s.hasher.Verify(ctx, client.SecretHash, cred.Secret)
+	ok, err := s.secretOK(ctx, client, cred.Secret)
 	if err != nil {
 		return models.Client{}, fmt.Errorf("verify client secret: %w", err)
 	}
