@@ -301,3 +301,18 @@ func TestForgetSuccessors(t *testing.T) {
 	_, err := f.refresh(t.Context(), first.RefreshToken)
 	wantCode(t, err, "invalid_grant")
 }
+
+// TestClientSecretCache: once the right secret is remembered, a wrong one
+// is still refused.
+func TestClientSecretCache(t *testing.T) {
+	f := sqlite(t)
+	good := oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: oauth.AuthBasic}
+	bad := oauth.ClientCredentials{ID: serviceID, Secret: secret + "x", Method: oauth.AuthBasic}
+	for range 3 {
+		if _, err := f.svc.AuthenticateClient(t.Context(), good); err != nil {
+			t.Fatal(err)
+		}
+		_, err := f.svc.AuthenticateClient(t.Context(), bad)
+		wantCode(t, err, "invalid_client")
+	}
+}
