@@ -37,6 +37,7 @@ type Config struct {
 	AuditRetention     time.Duration `env:"BATON_AUDIT_RETENTION"`
 	Demo               bool          `env:"BATON_DEMO"`
 	TrustedProxies     string        `env:"BATON_TRUSTED_PROXIES"`
+	PprofAddr          string        `env:"BATON_PPROF_ADDR"`
 	LogFormat          string        `env:"BATON_LOG_FORMAT"`
 	LogLevel           string        `env:"BATON_LOG_LEVEL"`
 }
@@ -278,6 +279,11 @@ func (c Config) Validate() error {
 	if c.AdminScope == "" || strings.ContainsFunc(c.AdminScope, func(r rune) bool { return r <= 0x20 || r == '"' || r == '\\' || r > 0x7e }) {
 		bad("BATON_ADMIN_SCOPE", "%q is not a scope token", truncate(c.AdminScope))
 	}
+	if c.PprofAddr != "" {
+		if host, _, err := net.SplitHostPort(c.PprofAddr); err != nil || (host != "localhost" && !isLoopback(host)) {
+			bad("BATON_PPROF_ADDR", "%q must be a loopback host:port", truncate(c.PprofAddr))
+		}
+	}
 	for _, p := range c.Proxies() {
 		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
 			bad("BATON_TRUSTED_PROXIES", "%q is not an IP address or CIDR", truncate(p))
@@ -311,6 +317,11 @@ func checkIssuer(s string) error {
 		}
 	}
 	return nil
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // checkKEK accepts base64 (standard or URL alphabet, padded or not) of

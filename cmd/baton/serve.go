@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/batonhq/baton/handlers"
@@ -55,6 +58,9 @@ func (serveCmd) Run(e *env) error {
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
+	if a.cfg.PprofAddr != "" {
+		go servePprof(ctx, a.cfg.PprofAddr, a.log)
+	}
 	go ring.Run(ctx)
 	go svc.Run(ctx, time.Minute)
 	a.log.Info("baton listening", "addr", ln.Addr().String(), "issuer", a.cfg.Issuer)
@@ -94,4 +100,20 @@ func (migrateCmd) Run(e *env) error {
 	defer a.Close()
 	fmt.Fprintln(e.stdout, "schema is up to date")
 	return nil
+}
+
+// servePprof serves net/http/pprof on a loopback address of its own.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	log.Warn("pprof is on", "addr", addr)
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("pprof", "err", err)
+	}
 }

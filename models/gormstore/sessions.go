@@ -2,7 +2,6 @@ package gormstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -155,10 +154,10 @@ type refreshJoin struct {
 }
 
 // UseRefreshToken runs the refresh rules under the session's lock. On
-// Postgres a rotation costs five round trips: BEGIN, one statement locking
-// the session (found through the token's hash), one reading the token, its
-// successor and the user, one writing (spend, insert successor, touch the
-// session), COMMIT. SQLite runs the writes as three local statements.
+// Postgres a rotation costs four round trips: BEGIN, one statement reading
+// and locking the token, its session and user, one writing (spend, insert
+// the successor, touch the session), COMMIT; a spent token costs one more
+// read for its successor. SQLite runs the writes as three local statements.
 func (s *Store) UseRefreshToken(ctx context.Context, hash []byte, decide func(models.RefreshState) (models.RefreshChange, error)) error {
 	var decideErr error
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
@@ -177,36 +176,45 @@ func (s *Store) UseRefreshToken(ctx context.Context, hash []byte, decide func(mo
 	return decideErr
 }
 
-// readRefresh locks the session of the token and then reads the token, so
-// that on Postgres the read sees whatever the previous lock holder committed.
+// readRefresh reads the token with its session and user in one statement
+// that, on Postgres, locks the token's and the session's rows: a racing
+// presentation waits for the lock and then sees the rows as the previous
+// holder committed them (READ COMMITTED re-reads locked rows). The
+// successor of a spent token (the rare path) is read by a second statement,
+// which sees what was committed before it.
 func (s *Store) readRefresh(tx *gorm.DB, hash []byte) (models.RefreshState, error) {
 	lock := ""
 	if s.dialect == dialectPostgres {
-		lock = " FOR UPDATE"
+		lock = " FOR UPDATE OF t, s"
 	}
-	var sess sessionRow
-	res := tx.Raw(`SELECT * FROM sessions WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ?)`+lock, hash).Scan(&sess)
+	var j struct {
+		Token refreshJoin `gorm:"embedded"`
+		Sess  sessionRow  `gorm:"embedded;embeddedPrefix:sess_"`
+	}
+	res := tx.Raw(`SELECT t.hash, t.session_id, t.created_at, t.spent_at, t.successor_hash, t.sealed_successor,
+			u.username AS user_username, u.disabled AS user_disabled, u.created_at AS user_created,
+			s.id AS sess_id, s.user_id AS sess_user_id, s.client_id AS sess_client_id, s.scope AS sess_scope,
+			s.created_at AS sess_created_at, s.last_used_at AS sess_last_used_at, s.expires_at AS sess_expires_at,
+			s.ended_at AS sess_ended_at, s.end_reason AS sess_end_reason
+		FROM refresh_tokens t
+		JOIN sessions s ON s.id = t.session_id
+		JOIN users u ON u.id = s.user_id
+		WHERE t.hash = ?`+lock, hash).Scan(&j)
 	if res.Error != nil {
 		return models.RefreshState{}, res.Error
 	}
 	if res.RowsAffected == 0 {
 		return models.RefreshState{}, models.ErrNotFound
 	}
-	var j refreshJoin
-	res = tx.Raw(`SELECT t.hash, t.session_id, t.created_at, t.spent_at, t.successor_hash, t.sealed_successor,
-			u.username AS user_username, u.disabled AS user_disabled, u.created_at AS user_created,
-			n.hash AS succ_hash, n.created_at AS succ_created, n.spent_at AS succ_spent
-		FROM refresh_tokens t
-		JOIN users u ON u.id = ?
-		LEFT JOIN refresh_tokens n ON n.hash = t.successor_hash
-		WHERE t.hash = ?`, sess.UserID, hash).Scan(&j)
-	if res.Error != nil {
-		return models.RefreshState{}, res.Error
+	if len(j.Token.SuccessorHash) > 0 {
+		var n tokenRow
+		res := tx.Raw(`SELECT hash, created_at, spent_at FROM refresh_tokens WHERE hash = ?`, j.Token.SuccessorHash).Scan(&n)
+		if res.Error != nil {
+			return models.RefreshState{}, res.Error
+		}
+		j.Token.SuccHash, j.Token.SuccCreated, j.Token.SuccSpent = n.Hash, n.CreatedAt, n.SpentAt
 	}
-	if res.RowsAffected == 0 {
-		return models.RefreshState{}, errors.New("gormstore: refresh token vanished under the session lock")
-	}
-	return j.state(sess), nil
+	return j.Token.state(j.Sess), nil
 }
 
 // state assembles what the refresh rules see.
