@@ -96,6 +96,10 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // headers, which may carry credentials.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		if !log.Enabled(c.Request.Context(), slog.LevelInfo) {
+			c.Next() // no line to write: spend nothing on one
+			return
+		}
 		start := time.Now()
 		c.Next()
 		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
