@@ -57,6 +57,7 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	switch {
 	case errors.As(err, &oerr):
 	case errors.Is(err, models.ErrUnavailable):
+		c.Set(dbDownKey, true)
 		log.WarnContext(c.Request.Context(), "database unavailable", "path", c.Request.URL.Path, "err", err)
 		oerr = oauth.ErrTemporarilyUnavail.Describe("the database is unavailable; retry shortly").After(time.Second)
 	default:

@@ -30,6 +30,8 @@ type Config struct {
 	Log   *slog.Logger
 	// Demo, when set, serves the demo page under /demo (BATON_DEMO).
 	Demo *Demo
+	// Metrics, when set, are served at /metrics and fed by every request.
+	Metrics *Metrics
 	// TrustedProxies are the addresses (CIDRs) whose X-Forwarded-For is
 	// believed; none by default.
 	TrustedProxies []string
@@ -50,6 +52,11 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	// never from X-Forwarded-For, unless proxies are configured.
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
+	}
+	r.Use(requestID())
+	if cfg.Metrics != nil {
+		r.Use(cfg.Metrics.observe())
+		r.GET("/metrics", cfg.Metrics.handler())
 	}
 	r.Use(accessLog(cfg.Log), recovery(cfg.Log))
 	r.NoRoute(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "not_found"}) })

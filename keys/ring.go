@@ -31,6 +31,8 @@ type Options struct {
 	// ReloadInterval bounds how long an instance keeps signing with a key
 	// another instance has retired. Zero: min(JWKSMaxAge/4, 10s).
 	ReloadInterval time.Duration
+	// OnRotate, when set, is called after this instance rotated the keys.
+	OnRotate func()
 }
 
 // Store is what the ring needs of models.Store.
@@ -150,6 +152,9 @@ func (r *Ring) maintain(ctx context.Context, force bool) error {
 			msg = "first signing keys created"
 		}
 		r.log.Info(msg, "active_kid", a.ID, "alg", a.Alg)
+		if !created && r.opts.OnRotate != nil {
+			r.opts.OnRotate()
+		}
 	}
 	return nil
 }
@@ -270,6 +275,16 @@ func (r *Ring) ActiveKeyID() string {
 		return s.kid
 	}
 	return ""
+}
+
+// ActiveKeyAge is how long the signing key has been active.
+func (r *Ring) ActiveKeyAge() time.Duration {
+	if s := r.snap.Load(); s != nil {
+		if a := find(s.keys, models.KeyActive); a != nil {
+			return r.now().Sub(a.ActivateAt)
+		}
+	}
+	return 0
 }
 
 // ReloadInterval is the bound on how long this instance takes to follow a

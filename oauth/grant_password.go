@@ -54,6 +54,7 @@ func (s *Service) passwordGrant(ctx context.Context, client models.Client, req T
 		return TokenResponse{}, fmt.Errorf("create session: %w", err)
 	}
 	s.log.InfoContext(ctx, "session started", "session_id", sess.ID, "user_id", user.ID, "client_id", client.ID)
+	s.opts.Metrics.SessionsEnded(models.EndReplaced, len(replaced))
 	for _, id := range replaced {
 		s.log.InfoContext(ctx, "session ended", "session_id", id, "user_id", user.ID, "reason", models.EndReplaced)
 	}

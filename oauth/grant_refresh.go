@@ -39,9 +39,21 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 		out, err = decideRefresh(st, client.ID, req, s.now(), policy)
 		return out.change, err
 	})
-	if out.reuse {
+	switch {
+	case out.reuse:
+		s.opts.Metrics.ReuseDetected()
 		s.log.WarnContext(ctx, "refresh token reuse detected: session revoked",
 			"session_id", sess.ID, "user_id", sess.UserID, "client_id", sess.ClientID)
+	case out.change.Rotate != nil && err == nil:
+		s.opts.Metrics.RefreshRotated()
+	case err == nil:
+		s.opts.Metrics.GraceReplay()
+	}
+	if end := out.change.End; end != nil {
+		s.opts.Metrics.SessionsEnded(end.Reason, 1)
+		if !out.reuse {
+			s.log.InfoContext(ctx, "session ended", "session_id", sess.ID, "user_id", sess.UserID, "reason", end.Reason)
+		}
 	}
 	switch {
 	case errors.Is(err, models.ErrNotFound):

@@ -29,6 +29,8 @@ type Options struct {
 	RefreshReuseGrace time.Duration // window for concurrent presentations of one refresh token
 	// MaxSessionsPerUser > 0 ends a user's oldest sessions beyond it at login.
 	MaxSessionsPerUser int
+	// Metrics receives events for counters; nil counts nothing.
+	Metrics Metrics
 	// AuditRetention is how long an ended session is kept (with its end
 	// reason) before the purge deletes it. Zero: 30 days.
 	AuditRetention time.Duration
@@ -59,6 +61,9 @@ type Keys interface {
 func NewService(store models.Store, keys Keys, opts Options, now func() time.Time, log *slog.Logger) (*Service, error) {
 	if opts.Audience == "" {
 		opts.Audience = opts.Issuer
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = noMetrics{}
 	}
 	if opts.AuditRetention <= 0 {
 		opts.AuditRetention = 30 * 24 * time.Hour

@@ -75,6 +75,7 @@ func (s *Service) EndSession(ctx context.Context, id, reason string) (bool, erro
 		return false, fmt.Errorf("end session: %w", err)
 	}
 	if ended {
+		s.opts.Metrics.SessionsEnded(reason, 1)
 		s.log.InfoContext(ctx, "session ended", "session_id", id, "reason", reason)
 	}
 	return ended, nil
@@ -90,6 +91,7 @@ func (s *Service) EndUserSessions(ctx context.Context, username, reason string) 
 	if err != nil {
 		return 0, fmt.Errorf("end sessions: %w", err)
 	}
+	s.opts.Metrics.SessionsEnded(reason, int(n))
 	s.log.InfoContext(ctx, "sessions ended", "user_id", u.ID, "count", n, "reason", reason)
 	return n, nil
 }

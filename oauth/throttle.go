@@ -64,6 +64,7 @@ func (s *Service) checkThrottle(ctx context.Context, keys []string) (bool, error
 		}
 	}
 	if wait > 0 {
+		s.opts.Metrics.LoginThrottled()
 		s.log.WarnContext(ctx, "login throttled", "retry_after", wait.Round(time.Second))
 		return userFailed, ErrSlowDown.Describe("too many failed logins; retry later").After(wait)
 	}

@@ -64,10 +64,13 @@ func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, e
 	}
 	client, err := s.AuthenticateClient(ctx, req.Client)
 	if err != nil {
+		s.refused(req.GrantType, err)
 		return TokenResponse{}, err
 	}
 	if !slices.Contains(client.Grants, req.GrantType) {
-		return TokenResponse{}, ErrUnauthorizedClient.Describe("client may not use the %s grant", req.GrantType)
+		err := ErrUnauthorizedClient.Describe("client may not use the %s grant", req.GrantType)
+		s.refused(req.GrantType, err)
+		return TokenResponse{}, err
 	}
 	var resp TokenResponse
 	switch req.GrantType {
@@ -79,9 +82,22 @@ func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, e
 		resp, err = s.clientCredentialsGrant(ctx, client, req)
 	}
 	if err == nil {
+		s.opts.Metrics.TokenIssued(req.GrantType)
 		s.log.InfoContext(ctx, "token issued", "grant_type", req.GrantType, "client_id", client.ID)
+	} else {
+		s.refused(req.GrantType, err)
 	}
 	return resp, err
+}
+
+// refused counts a failed token request by its OAuth error code.
+func (s *Service) refused(grant string, err error) {
+	code := ErrServerError.Code
+	var oerr *Error
+	if errors.As(err, &oerr) {
+		code = oerr.Code
+	}
+	s.opts.Metrics.TokenRefused(grant, code)
 }
 
 // AuthenticateClient checks the client's credentials (RFC 6749 §2.3):

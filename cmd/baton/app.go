@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/configs"
+	"github.com/batonhq/baton/handlers"
 	"github.com/batonhq/baton/keys"
 	"github.com/batonhq/baton/models/gormstore"
 	"github.com/batonhq/baton/oauth"
@@ -51,13 +52,18 @@ func newLogger(cfg configs.Config, w io.Writer) *slog.Logger {
 	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated by configs
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(handlers.LogHandler(slog.NewTextHandler(w, opts)))
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(handlers.LogHandler(slog.NewJSONHandler(w, opts)))
 }
 
 // service builds the oauth service; keys may be nil for account commands.
 func (a *app) service(keys oauth.Keys) (*oauth.Service, error) {
+	return a.serviceWith(keys, nil)
+}
+
+// serviceWith builds the oauth service feeding the metrics.
+func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics) (*oauth.Service, error) {
 	return oauth.NewService(a.store, keys, oauth.Options{
 		Issuer:             a.cfg.Issuer,
 		Audience:           a.cfg.TokenAudience(),
@@ -67,11 +73,17 @@ func (a *app) service(keys oauth.Keys) (*oauth.Service, error) {
 		RefreshReuseGrace:  a.cfg.RefreshReuseGrace,
 		MaxSessionsPerUser: a.cfg.MaxSessionsPerUser,
 		AuditRetention:     a.cfg.AuditRetention,
+		Metrics:            metrics,
 	}, time.Now, a.log)
 }
 
 // ring loads the signing keys, creating the first ones on a new database.
 func (a *app) ring(ctx context.Context) (*keys.Ring, error) {
+	return a.ringWith(ctx, nil)
+}
+
+// ringWith loads the keys and calls onRotate after each rotation it performs.
+func (a *app) ringWith(ctx context.Context, onRotate func()) (*keys.Ring, error) {
 	kek, err := a.kek()
 	if err != nil {
 		return nil, err
@@ -82,6 +94,7 @@ func (a *app) ring(ctx context.Context) (*keys.Ring, error) {
 		RotationPeriod: a.cfg.KeyRotationPeriod,
 		JWKSMaxAge:     a.cfg.JWKSMaxAge,
 		TokenTTL:       a.cfg.AccessTokenTTL,
+		OnRotate:       onRotate,
 	}, time.Now, a.log)
 	if err != nil {
 		return nil, err

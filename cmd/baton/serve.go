@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/handlers"
+	"github.com/batonhq/baton/keys"
 	"github.com/batonhq/baton/oauth/resource"
 	"github.com/batonhq/baton/web"
 )
@@ -24,11 +25,13 @@ func (serveCmd) Run(e *env) error {
 		return err
 	}
 	defer a.Close()
-	ring, err := a.ring(e.ctx)
+	var ring *keys.Ring
+	metrics := handlers.NewMetrics(func() float64 { return ring.ActiveKeyAge().Seconds() })
+	ring, err = a.ringWith(e.ctx, metrics.KeyRotated)
 	if err != nil {
 		return err
 	}
-	svc, err := a.service(ring)
+	svc, err := a.serviceWith(ring, metrics)
 	if err != nil {
 		return err
 	}
@@ -48,7 +51,8 @@ func (serveCmd) Run(e *env) error {
 		AdminScope:     a.cfg.AdminScope,
 		Issuer:         a.cfg.Issuer,
 		JWKSMaxAge:     a.cfg.JWKSMaxAge,
-		Ready:          func(ctx context.Context) error { return a.store.Ping(ctx) },
+		Ready:          func(ctx context.Context) error { return readiness(ctx, a, ring) },
+		Metrics:        metrics,
 		Log:            a.log,
 		Demo:           demo,
 		TrustedProxies: a.cfg.Proxies(),
@@ -68,6 +72,15 @@ func (serveCmd) Run(e *env) error {
 		return err
 	}
 	return nil
+}
+
+// readiness reports whether this instance can issue tokens: the database
+// answers and a signing key is loaded.
+func readiness(ctx context.Context, a *app, ring *keys.Ring) error {
+	if ring.ActiveKeyID() == "" {
+		return errors.New("no active signing key")
+	}
+	return a.store.Ping(ctx)
 }
 
 // demo builds the demo page when BATON_DEMO is on. Its API verifies tokens

@@ -1,0 +1,117 @@
+package handlers
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/batonhq/baton/oauth"
+)
+
+// Metrics are baton's Prometheus metrics, in a registry of their own. They
+// implement oauth.Metrics for the protocol's events.
+type Metrics struct {
+	registry      *prometheus.Registry
+	requests      *prometheus.CounterVec
+	latency       *prometheus.HistogramVec
+	tokens        *prometheus.CounterVec
+	tokenErrors   *prometheus.CounterVec
+	rotations     prometheus.Counter
+	graceReplays  prometheus.Counter
+	reuse         prometheus.Counter
+	sessionsEnded *prometheus.CounterVec
+	throttled     prometheus.Counter
+	dbUnavailable prometheus.Counter
+	keyRotations  prometheus.Counter
+}
+
+var _ oauth.Metrics = (*Metrics)(nil)
+
+// NewMetrics registers every metric; activeKeyAge reports the age of the
+// signing key in seconds.
+func NewMetrics(activeKeyAge func() float64) *Metrics {
+	r := prometheus.NewRegistry()
+	f := func(c prometheus.Collector) { r.MustRegister(c) }
+	m := &Metrics{
+		registry: r,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baton_http_requests_total",
+			Help: "HTTP requests by route, method and status code."}, []string{"route", "method", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "baton_http_request_duration_seconds",
+			Help: "HTTP request latency by route.", Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}},
+			[]string{"route"}),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baton_tokens_issued_total",
+			Help: "Token responses issued, by grant type."}, []string{"grant_type"}),
+		tokenErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baton_token_errors_total",
+			Help: "Token requests refused, by grant type and OAuth error."}, []string{"grant_type", "error"}),
+		rotations: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_refresh_rotations_total",
+			Help: "Refresh tokens rotated."}),
+		graceReplays: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_refresh_grace_replays_total",
+			Help: "Spent refresh tokens presented within the grace window, answered with the same successor."}),
+		reuse: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_refresh_reuse_detections_total",
+			Help: "Spent refresh tokens presented outside the grace window: sessions revoked."}),
+		sessionsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baton_sessions_ended_total",
+			Help: "Sessions ended, by reason."}, []string{"reason"}),
+		throttled: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_login_throttled_total",
+			Help: "Password logins refused by the throttle (429)."}),
+		dbUnavailable: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_database_unavailable_total",
+			Help: "Requests answered 503 because the database was unreachable."}),
+		keyRotations: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_key_rotations_total",
+			Help: "Signing-key rotations this instance performed."}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.tokens, m.tokenErrors, m.rotations, m.graceReplays,
+		m.reuse, m.sessionsEnded, m.throttled, m.dbUnavailable, m.keyRotations,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
+		f(c)
+	}
+	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "baton_active_key_age_seconds",
+		Help: "Age of the signing key in use, since it became active."}, activeKeyAge))
+	return m
+}
+
+func (m *Metrics) TokenIssued(grant string) { m.tokens.WithLabelValues(grant).Inc() }
+func (m *Metrics) TokenRefused(grant, code string) {
+	m.tokenErrors.WithLabelValues(grant, code).Inc()
+}
+func (m *Metrics) RefreshRotated() { m.rotations.Inc() }
+func (m *Metrics) GraceReplay()    { m.graceReplays.Inc() }
+func (m *Metrics) ReuseDetected()  { m.reuse.Inc() }
+func (m *Metrics) SessionsEnded(reason string, n int) {
+	if n > 0 {
+		m.sessionsEnded.WithLabelValues(reason).Add(float64(n))
+	}
+}
+func (m *Metrics) LoginThrottled() { m.throttled.Inc() }
+
+// KeyRotated counts a rotation this instance performed.
+func (m *Metrics) KeyRotated() { m.keyRotations.Inc() }
+
+// handler serves GET /metrics.
+func (m *Metrics) handler() gin.HandlerFunc {
+	h := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	return func(c *gin.Context) { h.ServeHTTP(c.Writer, c.Request) }
+}
+
+// observe counts every request by route and status, and its latency.
+func (m *Metrics) observe() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
+		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		if c.Writer.Status() == http.StatusServiceUnavailable && c.GetBool(dbDownKey) {
+			m.dbUnavailable.Inc()
+		}
+	}
+}
+
+// dbDownKey marks a request answered 503 for an unreachable database.
+const dbDownKey = "baton.db_unavailable"
