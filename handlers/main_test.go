@@ -35,8 +35,9 @@ type server struct {
 	*httptest.Server
 	store models.Store
 	ring  *keys.Ring
-	svc   *oauth.Service
-	clock *clock // the ring's clock, so tests can age the keys
+	svc     *oauth.Service
+	clock   *clock // the ring's clock, so tests can age the keys
+	metrics *handlers.Metrics
 }
 
 // clock is a settable clock.
@@ -74,7 +75,7 @@ func newServerWith(t *testing.T, store models.Store, edit func(*oauth.Options)) 
 	if err := ring.Init(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{store: store, ring: ring, clock: c}
+	s := &server{store: store, ring: ring, clock: c, metrics: handlers.NewMetrics(func() float64 { return ring.ActiveKeyAge().Seconds() })}
 	s.Server = httptest.NewUnstartedServer(nil)
 	issuer := "http://" + s.Listener.Addr().String()
 	opts := oauth.Options{
@@ -82,13 +83,14 @@ func newServerWith(t *testing.T, store models.Store, edit func(*oauth.Options)) 
 		SessionMaxTTL: 24 * time.Hour, RefreshReuseGrace: 10 * time.Second,
 		Argon2: oauth.Argon2Params{Memory: 64, Time: 1, Threads: 1},
 	}
+	opts.Metrics = s.metrics
 	edit(&opts)
 	s.svc, err = oauth.NewService(store, ring, opts, time.Now, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h, err := handlers.NewRouter(handlers.Config{
-		Service: s.svc, Keys: ring, Rotator: ring, AdminScope: "admin", Issuer: issuer, JWKSMaxAge: 10 * time.Minute,
+		Service: s.svc, Keys: ring, Rotator: ring, AdminScope: "admin", Issuer: issuer, Metrics: s.metrics, JWKSMaxAge: 10 * time.Minute,
 		Ready: store.Ping, Log: log,
 	})
 	if err != nil {
