@@ -39,8 +39,9 @@ type cli struct {
 		List   keysListCmd   `cmd:"" help:"List signing keys with their state and schedule."`
 		Rotate keysRotateCmd `cmd:"" help:"Rotate the signing key now."`
 	} `cmd:"" help:"Manage signing keys."`
-	Bench    benchCmd `cmd:"" help:"Load a running baton and report throughput and latency."`
-	Sessions struct {
+	Bench       benchCmd       `cmd:"" help:"Load a running baton and report throughput and latency."`
+	Healthcheck healthcheckCmd `cmd:"" help:"Exit 0 if a running baton is ready (container health checks)."`
+	Sessions    struct {
 		List   sessionsListCmd   `cmd:"" help:"List a user's sessions."`
 		Revoke sessionsRevokeCmd `cmd:"" help:"Revoke one session (--id) or all of a user's (--username)."`
 	} `cmd:"" help:"Administer sessions."`

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"debug/elf"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	composeloader "github.com/compose-spec/compose-go/v2/loader"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/batonhq/baton/configs"
+)
+
+// TestComposeFile loads docker-compose.yml with the loader behind
+// `docker compose`: Postgres, two baton replicas on the same database, a
+// load balancer in front, every service with a health check.
+func TestComposeFile(t *testing.T) {
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	project, err := composeloader.LoadWithContext(t.Context(), types.ConfigDetails{
+		WorkingDir:  root,
+		ConfigFiles: []types.ConfigFile{{Filename: filepath.Join(root, "docker-compose.yml")}},
+		Environment: types.Mapping{"BATON_KEK": randomKEK(t)},
+	}, func(o *composeloader.Options) { o.SetProjectName("baton", true) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"postgres", "baton-1", "baton-2", "lb"} {
+		svc, ok := project.Services[name]
+		if !ok {
+			t.Fatalf("service %s missing", name)
+		}
+		if svc.HealthCheck == nil || len(svc.HealthCheck.Test) == 0 || svc.HealthCheck.Disable {
+			t.Fatalf("service %s has no health check", name)
+		}
+	}
+	dbURLs := map[string]bool{}
+	for _, name := range []string{"baton-1", "baton-2"} {
+		svc := project.Services[name]
+		if svc.Build == nil {
+			t.Fatalf("%s is not built from the Dockerfile", name)
+		}
+		raw := svc.Environment["BATON_DATABASE_URL"]
+		if raw == nil {
+			t.Fatalf("%s has no BATON_DATABASE_URL", name)
+		}
+		u, err := url.Parse(*raw)
+		if err != nil || u.Hostname() != "postgres" {
+			t.Fatalf("%s: database %q is not the postgres service", name, *raw)
+		}
+		dbURLs[*raw] = true
+		if _, ok := svc.DependsOn["postgres"]; !ok {
+			t.Fatalf("%s does not wait for postgres", name)
+		}
+		if kek := svc.Environment["BATON_KEK"]; kek == nil || *kek == "" {
+			t.Fatalf("%s has no BATON_KEK", name)
+		}
+	}
+	if len(dbURLs) != 1 {
+		t.Fatalf("the replicas use different databases: %v", dbURLs)
+	}
+	for _, dep := range []string{"baton-1", "baton-2"} {
+		if _, ok := project.Services["lb"].DependsOn[dep]; !ok {
+			t.Fatalf("the load balancer does not front %s", dep)
+		}
+	}
+	nginx, err := os.ReadFile(filepath.Join(root, "configs", "nginx.conf"))
+	if err != nil || !strings.Contains(string(nginx), "baton-1:8080") || !strings.Contains(string(nginx), "baton-2:8080") {
+		t.Fatalf("configs/nginx.conf does not balance both replicas: %v", err)
+	}
+	// The replicas' configuration file is valid for baton.
+	env := environ{"BATON_CONFIG": filepath.Join(root, "configs", "compose.yaml"), "BATON_DATABASE_URL": *project.Services["baton-1"].Environment["BATON_DATABASE_URL"], "BATON_KEK": randomKEK(t)}
+	if _, err := configs.Load(env.get); err != nil {
+		t.Fatalf("configs/compose.yaml: %v", err)
+	}
+}
+
+// TestDockerBuildIsStatic runs the Dockerfile's build command and checks
+// that the binary is static (no dynamic loader), as the distroless image needs.
+func TestDockerBuildIsStatic(t *testing.T) {
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	f, err := os.Open(filepath.Join(root, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	build := regexp.MustCompile(`^RUN (CGO_ENABLED=0 go build .*) -o \S+ (\./cmd/baton)$`)
+	var args []string
+	for sc := bufio.NewScanner(f); sc.Scan(); {
+		if m := build.FindStringSubmatch(sc.Text()); m != nil {
+			args = append(strings.Fields(m[1]), m[2])
+		}
+	}
+	if args == nil {
+		t.Fatal("the Dockerfile has no `RUN CGO_ENABLED=0 go build … -o … ./cmd/baton` line")
+	}
+	out := filepath.Join(t.TempDir(), "baton")
+	cmd := exec.Command(args[1], append(append(args[2:len(args)-1], "-o", out), args[len(args)-1])...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), args[0])
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", cmd.Args, err, b)
+	}
+	bin, err := elf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bin.Close()
+	for _, p := range bin.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Fatal("the binary needs a dynamic loader: it is not static")
+		}
+	}
+}
