@@ -90,19 +90,21 @@ func TestDockerBuildIsStatic(t *testing.T) {
 	}
 	defer f.Close()
 	build := regexp.MustCompile(`^RUN (CGO_ENABLED=0 go build .*) -o \S+ (\./cmd/baton)$`)
-	var args []string
+	var words []string // CGO_ENABLED=0 go build [flags…]
+	var pkg string
 	for sc := bufio.NewScanner(f); sc.Scan(); {
 		if m := build.FindStringSubmatch(sc.Text()); m != nil {
-			args = append(strings.Fields(m[1]), m[2])
+			words, pkg = strings.Fields(m[1]), m[2]
 		}
 	}
-	if args == nil {
+	if words == nil {
 		t.Fatal("the Dockerfile has no `RUN CGO_ENABLED=0 go build … -o … ./cmd/baton` line")
 	}
 	out := filepath.Join(t.TempDir(), "baton")
-	cmd := exec.Command(args[1], append(append(args[2:len(args)-1], "-o", out), args[len(args)-1])...)
+	args := append(append([]string{}, words[2:]...), "-o", out, pkg)
+	cmd := exec.Command(words[1], args...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), args[0])
+	cmd.Env = append(os.Environ(), words[0])
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%v: %v\n%s", cmd.Args, err, b)
 	}
