@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -8,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/batonhq/baton/models"
 )
 
 // kekSize is the size of the key-encryption key: AES-256.
@@ -72,4 +75,31 @@ func newAEAD(kek []byte) (cipher.AEAD, error) {
 		return nil, fmt.Errorf("keys: KEK: %w", err)
 	}
 	return cipher.NewGCM(block)
+}
+
+// Rekey re-seals every stored key under newKEK, in one transaction under
+// the key lock. The current KEK must open every key; nothing is written
+// otherwise.
+func Rekey(ctx context.Context, store Store, oldKEK, newKEK []byte) (int, error) {
+	if len(newKEK) != kekSize {
+		return 0, fmt.Errorf("keys: new KEK: want %d bytes, got %d", kekSize, len(newKEK))
+	}
+	n := 0
+	err := store.UpdateKeys(ctx, func(ks []models.SigningKey) ([]models.SigningKey, error) {
+		n = 0
+		out := make([]models.SigningKey, len(ks))
+		for i, k := range ks {
+			der, err := open(oldKEK, k.SealedKey, k.ID, k.Alg)
+			if err != nil {
+				return nil, fmt.Errorf("keys: BATON_KEK does not decrypt signing key %s: %w", k.ID, err)
+			}
+			if k.SealedKey, err = seal(newKEK, der, k.ID, k.Alg); err != nil {
+				return nil, err
+			}
+			out[i] = k
+			n++
+		}
+		return out, nil
+	})
+	return n, err
 }

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
+
+	"github.com/batonhq/baton/keys"
 )
 
 type keysListCmd struct{}
@@ -53,4 +56,38 @@ func stamp(t time.Time) string {
 		return "-"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+type keysRekeyCmd struct {
+	NewKEKStdin bool `name:"new-kek-stdin" help:"Read the new KEK (base64 of 32 bytes) from stdin (required)."`
+}
+
+// Run re-seals every signing key under a new KEK (KEK rotation).
+func (c *keysRekeyCmd) Run(e *env) error {
+	if !c.NewKEKStdin {
+		return errors.New("--new-kek-stdin is required: the new KEK is read from stdin, never from arguments")
+	}
+	line, err := readSecret(e.stdin, "new KEK")
+	if err != nil {
+		return err
+	}
+	newKEK, err := keys.ParseKEK(line)
+	if err != nil {
+		return fmt.Errorf("new KEK: %w", err)
+	}
+	a, err := open(e)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	oldKEK, err := a.kek()
+	if err != nil {
+		return err
+	}
+	n, err := keys.Rekey(e.ctx, a.store, oldKEK, newKEK)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%d signing keys re-sealed; restart every instance with the new BATON_KEK\n", n)
+	return nil
 }

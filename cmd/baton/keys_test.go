@@ -398,3 +398,24 @@ func TestKeysListAndRotate(t *testing.T) {
 		t.Fatalf("after rotate:\n%s", out)
 	}
 }
+
+// TestKeysRekey rotates the KEK: afterwards the server starts with the new
+// KEK, keeps the same keys, and refuses the old one.
+func TestKeysRekey(t *testing.T) {
+	e := environ{"BATON_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "baton.db"), "BATON_KEK": randomKEK(t), "BATON_LOG_LEVEL": "warn"}
+	out := (&deployment{env: e}).cli(t, "", "keys", "list")
+	newKEK := randomKEK(t)
+	if code, _, errOut := runCmd(t, e, "", "keys", "rekey"); code == 0 || !strings.Contains(errOut, "--new-kek-stdin") {
+		t.Fatalf("rekey without stdin: %d %q", code, errOut)
+	}
+	if code, got, errOut := runCmd(t, e, newKEK+"\n", "keys", "rekey", "--new-kek-stdin"); code != 0 || !strings.Contains(got, "2 signing keys re-sealed") {
+		t.Fatalf("rekey: %d %q %q", code, got, errOut)
+	}
+	if code, _, errOut := runCmd(t, e, "", "keys", "list"); code == 0 || !strings.Contains(errOut, "BATON_KEK does not decrypt") {
+		t.Fatalf("the old KEK still opens the keys: %d %q", code, errOut)
+	}
+	e["BATON_KEK"] = newKEK
+	if after := (&deployment{env: e}).cli(t, "", "keys", "list"); after != out {
+		t.Fatalf("keys changed:\n%s\nwant\n%s", after, out)
+	}
+}

@@ -38,6 +38,7 @@ type cli struct {
 	Keys struct {
 		List   keysListCmd   `cmd:"" help:"List signing keys with their state and schedule."`
 		Rotate keysRotateCmd `cmd:"" help:"Rotate the signing key now."`
+		Rekey  keysRekeyCmd  `cmd:"" help:"Re-seal every signing key under a new KEK (read from stdin)."`
 	} `cmd:"" help:"Manage signing keys."`
 	Bench       benchCmd       `cmd:"" help:"Load a running baton and report throughput and latency."`
 	Healthcheck healthcheckCmd `cmd:"" help:"Exit 0 if a running baton is ready (container health checks)."`
