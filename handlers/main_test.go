@@ -33,8 +33,8 @@ const (
 // server is baton's router on a real listener over a real store.
 type server struct {
 	*httptest.Server
-	store models.Store
-	ring  *keys.Ring
+	store   models.Store
+	ring    *keys.Ring
 	svc     *oauth.Service
 	clock   *clock // the ring's clock, so tests can age the keys
 	metrics *handlers.Metrics
