@@ -24,21 +24,14 @@ func (c *userAddCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	a, err := open(e)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	svc, err := a.service(nil)
-	if err != nil {
-		return err
-	}
-	u, err := svc.AddUser(e.ctx, c.Username, password)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "user %s created (id %s)\n", u.Username, u.ID)
-	return nil
+	return withService(e, func(svc *oauth.Service) error {
+		u, err := svc.AddUser(e.ctx, c.Username, password)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "user %s created (id %s)\n", u.Username, u.ID)
+		return nil
+	})
 }
 
 type clientAddCmd struct {
@@ -62,25 +55,18 @@ func (c *clientAddCmd) Run(e *env) error {
 		}
 		spec.Secret = secret
 	}
-	a, err := open(e)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	svc, err := a.service(nil)
-	if err != nil {
-		return err
-	}
-	cl, err := svc.AddClient(e.ctx, spec)
-	if err != nil {
-		return err
-	}
-	kind := "confidential"
-	if cl.Public {
-		kind = "public"
-	}
-	fmt.Fprintf(e.stdout, "%s client %s created\n", kind, cl.ID)
-	return nil
+	return withService(e, func(svc *oauth.Service) error {
+		cl, err := svc.AddClient(e.ctx, spec)
+		if err != nil {
+			return err
+		}
+		kind := "confidential"
+		if cl.Public {
+			kind = "public"
+		}
+		fmt.Fprintf(e.stdout, "%s client %s created\n", kind, cl.ID)
+		return nil
+	})
 }
 
 // readSecret reads the first line of r, without its line ending.

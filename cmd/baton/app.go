@@ -57,6 +57,35 @@ func newLogger(cfg configs.Config, w io.Writer) *slog.Logger {
 	return slog.New(handlers.LogHandler(slog.NewJSONHandler(w, opts)))
 }
 
+// withService opens the database and runs fn with a service for the
+// account and session commands (no signing keys needed).
+func withService(e *env, fn func(*oauth.Service) error) error {
+	a, err := open(e)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	svc, err := a.service(nil)
+	if err != nil {
+		return err
+	}
+	return fn(svc)
+}
+
+// withRing opens the database, loads the signing keys and runs fn.
+func withRing(e *env, fn func(*app, *keys.Ring) error) error {
+	a, err := open(e)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ring, err := a.ring(e.ctx)
+	if err != nil {
+		return err
+	}
+	return fn(a, ring)
+}
+
 // service builds the oauth service; keys may be nil for account commands.
 func (a *app) service(keys oauth.Keys) (*oauth.Service, error) {
 	return a.serviceWith(keys, nil)

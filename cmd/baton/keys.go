@@ -13,15 +13,10 @@ type keysListCmd struct{}
 
 // Run prints the signing keys with their state and schedule.
 func (keysListCmd) Run(e *env) error {
-	a, err := open(e)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ring, err := a.ring(e.ctx)
-	if err != nil {
-		return err
-	}
+	return withRing(e, func(_ *app, ring *keys.Ring) error { return listKeys(e, ring) })
+}
+
+func listKeys(e *env, ring *keys.Ring) error {
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "KID\tALG\tSTATE\tCREATED\tACTIVATES\tRETIRES\tREMOVED")
 	for _, k := range ring.Keys() {
@@ -35,20 +30,13 @@ type keysRotateCmd struct{}
 
 // Run makes the next key active now.
 func (keysRotateCmd) Run(e *env) error {
-	a, err := open(e)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ring, err := a.ring(e.ctx)
-	if err != nil {
-		return err
-	}
-	if err := ring.Rotate(e.ctx); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "rotated: %s signs now; running servers switch within %s\n", ring.ActiveKeyID(), ring.ReloadInterval())
-	return nil
+	return withRing(e, func(_ *app, ring *keys.Ring) error {
+		if err := ring.Rotate(e.ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "rotated: %s signs now; running servers switch within %s\n", ring.ActiveKeyID(), ring.ReloadInterval())
+		return nil
+	})
 }
 
 func stamp(t time.Time) string {

@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/oauth"
 )
 
 type sessionsListCmd struct {
@@ -14,15 +15,10 @@ type sessionsListCmd struct {
 
 // Run prints every session of a user, newest first.
 func (c *sessionsListCmd) Run(e *env) error {
-	a, err := open(e)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	svc, err := a.service(nil)
-	if err != nil {
-		return err
-	}
+	return withService(e, func(svc *oauth.Service) error { return c.list(e, svc) })
+}
+
+func (c *sessionsListCmd) list(e *env, svc *oauth.Service) error {
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tCLIENT\tSCOPE\tCREATED\tLAST USED\tEXPIRES\tENDED\tREASON")
 	after := ""
@@ -59,15 +55,10 @@ func (c *sessionsRevokeCmd) Run(e *env) error {
 	if (c.ID == "") == (c.Username == "") {
 		return errors.New("give exactly one of --id or --username")
 	}
-	a, err := open(e)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	svc, err := a.service(nil)
-	if err != nil {
-		return err
-	}
+	return withService(e, func(svc *oauth.Service) error { return c.revoke(e, svc) })
+}
+
+func (c *sessionsRevokeCmd) revoke(e *env, svc *oauth.Service) error {
 	if c.ID != "" {
 		ended, err := svc.EndSession(e.ctx, c.ID, models.EndAdmin)
 		if err != nil {
@@ -94,18 +85,11 @@ type userDisableCmd struct {
 
 // Run disables a user and ends its sessions.
 func (c *userDisableCmd) Run(e *env) error {
-	a, err := open(e)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	svc, err := a.service(nil)
-	if err != nil {
-		return err
-	}
-	if _, err := svc.DisableUser(e.ctx, c.Username); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "user %s disabled; its sessions are revoked\n", c.Username)
-	return nil
+	return withService(e, func(svc *oauth.Service) error {
+		if _, err := svc.DisableUser(e.ctx, c.Username); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "user %s disabled; its sessions are revoked\n", c.Username)
+		return nil
+	})
 }

@@ -105,29 +105,9 @@ func endUserSessions(db *gorm.DB, userID string, end models.SessionEnd, n *int64
 	return res.Error
 }
 
-// InspectRefreshToken reads a token with its session, user and successor in
-// one query, without locks.
+// InspectRefreshToken reads a token with its session, user and successor,
+// without locks (introspection, revocation).
 func (s *Store) InspectRefreshToken(ctx context.Context, hash []byte) (models.RefreshState, error) {
-	var j struct {
-		Token refreshJoin `gorm:"embedded"`
-		Sess  sessionRow  `gorm:"embedded;embeddedPrefix:sess_"`
-	}
-	res := s.db.WithContext(ctx).Raw(`SELECT t.hash, t.session_id, t.created_at, t.spent_at, t.successor_hash, t.sealed_successor,
-			u.username AS user_username, u.disabled AS user_disabled, u.created_at AS user_created,
-			n.hash AS succ_hash, n.created_at AS succ_created, n.spent_at AS succ_spent,
-			s.id AS sess_id, s.user_id AS sess_user_id, s.client_id AS sess_client_id, s.scope AS sess_scope,
-			s.created_at AS sess_created_at, s.last_used_at AS sess_last_used_at, s.expires_at AS sess_expires_at,
-			s.ended_at AS sess_ended_at, s.end_reason AS sess_end_reason
-		FROM refresh_tokens t
-		JOIN sessions s ON s.id = t.session_id
-		JOIN users u ON u.id = s.user_id
-		LEFT JOIN refresh_tokens n ON n.hash = t.successor_hash
-		WHERE t.hash = ?`, hash).Scan(&j)
-	if res.Error != nil {
-		return models.RefreshState{}, translate(res.Error)
-	}
-	if res.RowsAffected == 0 {
-		return models.RefreshState{}, models.ErrNotFound
-	}
-	return j.Token.state(j.Sess), nil
+	st, err := s.readRefresh(s.db.WithContext(ctx), hash, false)
+	return st, translate(err)
 }

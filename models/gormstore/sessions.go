@@ -162,7 +162,7 @@ func (s *Store) UseRefreshToken(ctx context.Context, hash []byte, decide func(mo
 	var decideErr error
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		decideErr = nil
-		state, err := s.readRefresh(tx, hash)
+		state, err := s.readRefresh(tx, hash, true)
 		if err != nil {
 			return err
 		}
@@ -177,14 +177,14 @@ func (s *Store) UseRefreshToken(ctx context.Context, hash []byte, decide func(mo
 }
 
 // readRefresh reads the token with its session and user in one statement
-// that, on Postgres, locks the token's and the session's rows: a racing
+// that, with forUpdate on Postgres, locks the token's and the session's rows: a racing
 // presentation waits for the lock and then sees the rows as the previous
 // holder committed them (READ COMMITTED re-reads locked rows). The
 // successor of a spent token (the rare path) is read by a second statement,
 // which sees what was committed before it.
-func (s *Store) readRefresh(tx *gorm.DB, hash []byte) (models.RefreshState, error) {
+func (s *Store) readRefresh(tx *gorm.DB, hash []byte, forUpdate bool) (models.RefreshState, error) {
 	lock := ""
-	if s.dialect == dialectPostgres {
+	if forUpdate && s.dialect == dialectPostgres {
 		lock = " FOR UPDATE OF t, s"
 	}
 	var j struct {
