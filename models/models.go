@@ -160,8 +160,9 @@ type Store interface {
 	// UserByID returns the user; ErrNotFound if none.
 	UserByID(ctx context.Context, id string) (User, error)
 	// DisableUser marks the user disabled and ends every live session of it
-	// with EndUserDisabled, in one transaction. ErrNotFound if no such user.
-	DisableUser(ctx context.Context, username string, at time.Time) (User, error)
+	// with EndUserDisabled, in one transaction, returning how many it ended.
+	// ErrNotFound if no such user.
+	DisableUser(ctx context.Context, username string, at time.Time) (User, int64, error)
 
 	// CreateSession stores a new session with its first refresh token, in one
 	// transaction. With maxPerUser > 0, the user's oldest live sessions

@@ -99,14 +99,15 @@ func (s *Service) EndUserSessions(ctx context.Context, username, reason string) 
 // DisableUser disables a user: its sessions end and its logins and
 // refreshes are refused from now on.
 func (s *Service) DisableUser(ctx context.Context, username string) (models.User, error) {
-	u, err := s.store.DisableUser(ctx, username, s.now())
+	u, ended, err := s.store.DisableUser(ctx, username, s.now())
 	switch {
 	case errors.Is(err, models.ErrNotFound):
 		return models.User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
 	case err != nil:
 		return models.User{}, fmt.Errorf("disable user: %w", err)
 	}
-	s.log.InfoContext(ctx, "user disabled; sessions ended", "user_id", u.ID, "reason", models.EndUserDisabled)
+	s.opts.Metrics.SessionsEnded(models.EndUserDisabled, int(ended))
+	s.log.InfoContext(ctx, "user disabled; sessions ended", "user_id", u.ID, "count", ended, "reason", models.EndUserDisabled)
 	return u, nil
 }
 

@@ -19,8 +19,9 @@ func (s *Store) UserByID(ctx context.Context, id string) (models.User, error) {
 }
 
 // DisableUser disables a user and ends its live sessions in one transaction.
-func (s *Store) DisableUser(ctx context.Context, username string, at time.Time) (models.User, error) {
+func (s *Store) DisableUser(ctx context.Context, username string, at time.Time) (models.User, int64, error) {
 	var u userRow
+	var ended int64
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Where("username = ?", username).Take(&u).Error; err != nil {
 			return err
@@ -29,12 +30,12 @@ func (s *Store) DisableUser(ctx context.Context, username string, at time.Time) 
 			return err
 		}
 		u.Disabled = true
-		return endUserSessions(tx, u.ID, models.SessionEnd{At: at, Reason: models.EndUserDisabled}, nil)
+		return endUserSessions(tx, u.ID, models.SessionEnd{At: at, Reason: models.EndUserDisabled}, &ended)
 	})
 	if err != nil {
-		return models.User{}, translate(err)
+		return models.User{}, 0, translate(err)
 	}
-	return u.model(), nil
+	return u.model(), ended, nil
 }
 
 // SessionWithUser returns a session and its user in one indexed query.

@@ -26,9 +26,9 @@ func addSession(t *testing.T, s models.Store, id string, created time.Time, maxP
 func testDisableUser(t *testing.T, s models.Store) {
 	sess, _ := seed(t, s)
 	addSession(t, s, "s2", t0.Add(time.Second), 0)
-	u, err := s.DisableUser(t.Context(), "alice", t0.Add(time.Minute))
-	if err != nil || !u.Disabled || u.ID != "u1" {
-		t.Fatalf("DisableUser = %+v, %v", u, err)
+	u, n, err := s.DisableUser(t.Context(), "alice", t0.Add(time.Minute))
+	if err != nil || !u.Disabled || u.ID != "u1" || n != 2 {
+		t.Fatalf("DisableUser = %+v, %d, %v; want 2 sessions ended", u, n, err)
 	}
 	for _, id := range []string{sess.ID, "s2"} {
 		got, _ := s.Session(t.Context(), id)
@@ -39,7 +39,7 @@ func testDisableUser(t *testing.T, s models.Store) {
 	if got, _ := s.UserByID(t.Context(), "u1"); !got.Disabled {
 		t.Fatal("user not disabled")
 	}
-	if _, err := s.DisableUser(t.Context(), "nobody", t0); !errors.Is(err, models.ErrNotFound) {
+	if _, _, err := s.DisableUser(t.Context(), "nobody", t0); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("unknown user: %v", err)
 	}
 }
