@@ -40,7 +40,7 @@ func (s *Service) AddUser(ctx context.Context, username, password string) (model
 	if err != nil {
 		return models.User{}, fmt.Errorf("hash password: %w", err)
 	}
-	u := models.User{ID: newOpaque(16), Username: username, PasswordHash: hash, CreatedAt: s.now()}
+	u := models.User{ID: newID(), Username: username, PasswordHash: hash, CreatedAt: s.now()}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, models.ErrAlreadyExists) {
 			return models.User{}, fmt.Errorf("user %q already exists", username)

@@ -40,7 +40,7 @@ func (s *Service) passwordGrant(ctx context.Context, client models.Client, req T
 	now := s.now()
 	refresh := newOpaque(tokenBytes)
 	sess := models.Session{
-		ID:         newOpaque(16),
+		ID:         newID(),
 		UserID:     user.ID,
 		ClientID:   client.ID,
 		Scope:      joinScope(scope),

@@ -111,7 +111,7 @@ func TestIntrospectionFlipsOnEveryRevocation(t *testing.T) {
 					}
 				}},
 				{"u-cli", "admin", func(t *testing.T, _ map[string]any, sid string) {
-					d.cli(t, "", "sessions", "revoke", "--id", sid)
+					d.cli(t, "", "sessions", "revoke", "--id="+sid)
 				}},
 				{"u-reuse", "reuse_detected", func(t *testing.T, tok map[string]any, _ string) {
 					rt := tok["refresh_token"].(string)
