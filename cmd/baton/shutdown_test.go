@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -28,14 +31,19 @@ func TestGracefulShutdown(t *testing.T) {
 	const n = 20
 	statuses := make([]int, n)
 	errs := make([]error, n)
-	var started, wg sync.WaitGroup
-	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	var wg sync.WaitGroup
+	var dialed atomic.Int32
+	dialer := &net.Dialer{}
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			dialed.Add(1) // one connection per request: keep-alives are off
+			return c, err
+		}}}
 	for i := range n {
 		wg.Add(1)
-		started.Add(1)
 		go func() {
 			defer wg.Done()
-			started.Done()
 			resp, err := client.PostForm(p.base+"/oauth2/token", url.Values{"grant_type": {"password"},
 				"username": {"alice"}, "password": {"hunter2hunter2"}, "client_id": {"app"}})
 			if err != nil {
@@ -46,8 +54,10 @@ func TestGracefulShutdown(t *testing.T) {
 			statuses[i] = resp.StatusCode
 		}()
 	}
-	started.Wait()
-	time.Sleep(150 * time.Millisecond) // the requests are accepted and hashing, two at a time
+	for deadline := time.Now().Add(10 * time.Second); dialed.Load() < n && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond) // until every request has its connection
+	}
+	time.Sleep(100 * time.Millisecond) // and has been sent; they hash two at a time
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
