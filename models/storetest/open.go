@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -68,31 +69,8 @@ func OpenPostgres(t testing.TB) *gormstore.Store {
 // search_path pointing there; the schema is dropped when the test ends.
 func FreshSchema(t testing.TB, base string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	admin, err := gormstore.Open(ctx, base, quiet())
-	if err != nil {
-		t.Fatalf("Postgres at BATON_TEST_DATABASE_URL is unreachable: %v", err)
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "baton_test_" + hex.EncodeToString(b)
-	if err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		admin.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	schema := scratch(t, base, "CREATE SCHEMA %s", "DROP SCHEMA %s CASCADE")
+	u := parseURL(t, base)
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
@@ -104,6 +82,16 @@ func FreshSchema(t testing.TB, base string) string {
 // when the test ends.
 func FreshDatabase(t testing.TB, base string) string {
 	t.Helper()
+	name := scratch(t, base, "CREATE DATABASE %s", "DROP DATABASE %s WITH (FORCE)")
+	u := parseURL(t, base)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// scratch creates an object with a random name through the Postgres at
+// base, and drops it when the test ends.
+func scratch(t testing.TB, base, create, drop string) string {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	admin, err := gormstore.Open(ctx, base, quiet())
@@ -113,35 +101,35 @@ func FreshDatabase(t testing.TB, base string) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	name := "baton_test_" + hex.EncodeToString(b)
-	if err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	if err := admin.Exec(ctx, fmt.Sprintf(create, name)); err != nil {
 		admin.Close()
-		t.Fatalf("create database: %v", err)
+		t.Fatalf("%s: %v", fmt.Sprintf(create, name), err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		if err := admin.Exec(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop database: %v", err)
+		if err := admin.Exec(ctx, fmt.Sprintf(drop, name)); err != nil {
+			t.Errorf("%s: %v", fmt.Sprintf(drop, name), err)
 		}
 		admin.Close()
 	})
-	u, err := url.Parse(base)
+	return name
+}
+
+func parseURL(t testing.TB, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.Path = "/" + name
-	return u.String()
+	return u
 }
 
 // Cut makes a database refuse connections and ends the ones it has, as if
 // its server went away; the returned function lets it back.
 func Cut(t testing.TB, base, databaseURL string) (restore func()) {
 	t.Helper()
-	u, err := url.Parse(databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := u.Path[1:]
+	name := parseURL(t, databaseURL).Path[1:]
 	ctx := context.Background()
 	admin, err := gormstore.Open(ctx, base, quiet())
 	if err != nil {
