@@ -156,8 +156,10 @@ type refreshJoin struct {
 // UseRefreshToken runs the refresh rules under the session's lock. On
 // Postgres a rotation costs four round trips: BEGIN, one statement reading
 // and locking the token, its session and user, one writing (spend, insert
-// the successor, touch the session), COMMIT; a spent token costs one more
-// read for its successor. SQLite runs the writes as three local statements.
+// the successor, touch the session: rotateOneStatement), COMMIT. A spent
+// token costs one more read (its successor); ending the session one UPDATE.
+// SQLite (BEGIN IMMEDIATE: the write lock is held from the start) runs the
+// same read and the writes as three local statements.
 func (s *Store) UseRefreshToken(ctx context.Context, hash []byte, decide func(models.RefreshState) (models.RefreshChange, error)) error {
 	var decideErr error
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
@@ -168,7 +170,7 @@ func (s *Store) UseRefreshToken(ctx context.Context, hash []byte, decide func(mo
 		}
 		change, err := decide(state)
 		decideErr = err
-		return applyRefresh(tx, state, change)
+		return s.applyRefresh(tx, state, change)
 	})
 	if err != nil {
 		return err
@@ -254,7 +256,10 @@ func rotateOneStatement(tx *gorm.DB, st models.RefreshState, c models.RefreshCha
 }
 
 // applyRefresh writes what the rules decided.
-func applyRefresh(tx *gorm.DB, st models.RefreshState, c models.RefreshChange) error {
+func (s *Store) applyRefresh(tx *gorm.DB, st models.RefreshState, c models.RefreshChange) error {
+	if s.dialect == dialectPostgres && c.Rotate != nil && c.End == nil && !c.LastUsedAt.IsZero() {
+		return rotateOneStatement(tx, st, c)
+	}
 	if c.Rotate != nil {
 		next := *c.Rotate
 		next.SessionID = st.Session.ID

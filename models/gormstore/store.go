@@ -110,7 +110,7 @@ func parseURL(raw string) (dialect, dsn string, err error) {
 		}
 		return dialectPostgres, u.String(), nil
 	}
-	return "", "", errors.New("gormstore: database URL must be sqlite:PATH or postgres://…")
+	return "", "", errors.New("gormstore: database URL must be sqlite:PATH, postgres://… or postgresql://…")
 }
 
 // Ping checks that the database answers.

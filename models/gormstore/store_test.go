@@ -83,13 +83,23 @@ func FuzzDatabaseURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		dialect, _, err := gormstore.ParseURL(raw)
+		dialect, dsn, err := gormstore.ParseURL(raw)
 		if err != nil {
+			if !strings.HasPrefix(err.Error(), "gormstore: ") {
+				t.Fatalf("ParseURL(%q): error %q lacks the package prefix", raw, err)
+			}
 			return
 		}
 		switch {
 		case dialect == "sqlite" && strings.HasPrefix(raw, "sqlite:") && len(raw) > len("sqlite:"):
+			// The pragmas and the immediate transactions cannot be dropped by the path.
+			if !strings.HasPrefix(dsn, "file:") || strings.Count(dsn, "?") != 1 || !strings.HasSuffix(dsn, "&_txlock=immediate") {
+				t.Fatalf("ParseURL(%q): sqlite DSN %q", raw, dsn)
+			}
 		case dialect == "postgres" && (strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://")):
+			if !strings.Contains(dsn, "connect_timeout=") {
+				t.Fatalf("ParseURL(%q): postgres DSN %q has no connect_timeout", raw, dsn)
+			}
 		default:
 			t.Fatalf("ParseURL(%q) accepted as %q", raw, dialect)
 		}
