@@ -50,6 +50,8 @@ export class BatonClient {
   #timer = null;
   #channel = null;
   #closed = false;
+  #peerRefreshing = false; // another tab announced a refresh whose result has not arrived
+  #peerWaiters = [];
 
   /**
    * @param {object} o
@@ -160,7 +162,7 @@ export class BatonClient {
     const run = async () => {
       // Another tab may have refreshed while this one waited for the lock.
       this.#load();
-      if (this.#pair && this.#pair.refreshToken === before) await new Promise((r) => setTimeout(r, 0)); // let its message in
+      if (this.#pair && this.#pair.refreshToken === before) await this.#peerResult();
       if (!this.#pair) throw new SignedOutError();
       if (this.#pair.refreshToken !== before) { this.#onEvent('refresh-shared'); return; }
       await this.#refreshNow();
@@ -171,12 +173,32 @@ export class BatonClient {
     return run();
   }
 
+  // peerResult waits (briefly) for the outcome of a refresh another tab
+  // announced: the lock is released before its result is sure to have
+  // reached this tab through storage or the channel.
+  #peerResult() {
+    if (!this.#peerRefreshing) return new Promise((r) => setTimeout(r, 0));
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 3_000);
+      this.#peerWaiters.push(() => { clearTimeout(timer); resolve(); });
+    });
+  }
+
+  #peerDone() {
+    this.#peerRefreshing = false;
+    const waiters = this.#peerWaiters;
+    this.#peerWaiters = [];
+    waiters.forEach((w) => w());
+  }
+
   async #refreshNow() {
     this.#onEvent('refresh-start');
+    if (this.#channel) this.#channel.postMessage({ type: 'refreshing' });
     let result;
     try {
       result = await this.#post({ grant_type: 'refresh_token', refresh_token: this.#pair.refreshToken });
     } catch (err) {
+      if (this.#channel) this.#channel.postMessage({ type: 'refresh-failed' });
       this.#onEvent('refresh-network-error', { message: String(err) });
       this.#schedule(RETRY_MS); // stay signed in; try again later
       throw err;
@@ -191,6 +213,7 @@ export class BatonClient {
       this.#clear(true);
       throw new SignedOutError(json.error_description || 'the session has ended');
     }
+    if (this.#channel) this.#channel.postMessage({ type: 'refresh-failed' });
     this.#schedule(RETRY_MS);
     throw new OAuthError(json.error || 'server_error', json.error_description, status);
   }
@@ -225,8 +248,10 @@ export class BatonClient {
 
   #onMessage(msg) {
     if (!msg || this.#closed) return;
+    if (msg.type === 'refreshing') this.#peerRefreshing = true;
     if (msg.type === 'tokens') { this.#accept(msg.json, false); this.#onEvent('tokens-from-other-tab'); }
     if (msg.type === 'signed-out') this.#clear(false);
+    if (msg.type === 'tokens' || msg.type === 'signed-out' || msg.type === 'refresh-failed') this.#peerDone();
   }
 
   #clear(broadcast) {
