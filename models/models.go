@@ -17,6 +17,9 @@ var (
 	// ErrUnavailable wraps failures to reach the database (connection
 	// refused or lost, server shutting down): the request may be retried.
 	ErrUnavailable = errors.New("models: database unavailable")
+	// ErrNotRotated is RotateRefreshToken's answer when the one-step
+	// rotation does not apply; UseRefreshToken then applies the full rules.
+	ErrNotRotated = errors.New("models: not rotated in one step")
 )
 
 // User is a resource owner who logs in with the password grant.
@@ -110,6 +113,20 @@ type RefreshChange struct {
 	End *SessionEnd
 }
 
+// Rotation asks for the common refresh in one step (SPEC §3 rule 1 when
+// nothing else applies): spend the current token Hash, record Next as its
+// successor with SealedSuccessor, insert Next, and set the session's
+// LastUsedAt to Next.CreatedAt.
+type Rotation struct {
+	Hash            []byte       // the presented token
+	ClientID        string       // the presenting client
+	Next            RefreshToken // the successor: Hash and CreatedAt ("now")
+	SealedSuccessor []byte
+	// UsedAfter is Next.CreatedAt minus the idle limit: a session last used
+	// at or before it has expired.
+	UsedAfter time.Time
+}
+
 // SessionEnd records why and when a session ended.
 type SessionEnd struct {
 	At     time.Time
@@ -193,6 +210,15 @@ type Store interface {
 	// that error is then returned. ErrNotFound when no token has the hash.
 	// decide may run more than once (retries), so it has no side effects.
 	UseRefreshToken(ctx context.Context, hash []byte, decide func(RefreshState) (RefreshChange, error)) error
+	// RotateRefreshToken performs r atomically, in one round trip where the
+	// database allows it, when all of these hold at Next.CreatedAt: the
+	// token is current, its session is live, issued to r.ClientID, before
+	// its ExpiresAt and last used after r.UsedAfter, and its user is
+	// enabled. It returns the session as it was before. Otherwise it
+	// returns ErrNotRotated and rotates nothing (it may still have touched
+	// the session's LastUsedAt when a racing presentation spent the token
+	// first); the caller then runs UseRefreshToken.
+	RotateRefreshToken(ctx context.Context, r Rotation) (Session, error)
 	// CurrentRefreshTokens returns the unspent refresh tokens of a session.
 	CurrentRefreshTokens(ctx context.Context, sessionID string) ([]RefreshToken, error)
 	// ForgetSuccessors drops SealedSuccessor from tokens spent before the

@@ -30,6 +30,12 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 	if req.RefreshToken == "" {
 		return TokenResponse{}, ErrInvalidRequest.Describe("refresh_token is required")
 	}
+	if len(req.Scope) == 0 { // no narrowing asked: the common refresh may take one step
+		resp, err := s.rotateOneStep(ctx, client, req)
+		if !errors.Is(err, models.ErrNotRotated) {
+			return resp, err
+		}
+	}
 	policy := refreshPolicy{idle: s.opts.RefreshIdleTTL, grace: s.opts.RefreshReuseGrace}
 	var out refreshOutcome
 	var sess models.Session
@@ -66,6 +72,32 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 		return TokenResponse{}, fmt.Errorf("use refresh token: %w", err)
 	}
 	return s.issue(ctx, sess.UserID, client.ID, sess.ID, out.scope, out.successor)
+}
+
+// rotateOneStep is rule 1 when nothing else applies: the token is current
+// and its session may go on. The store checks that and rotates in one
+// round trip; anything else (an unknown or spent token, an ended, expired
+// or idle session, another client, a disabled user) comes back as
+// models.ErrNotRotated, and the full rules below decide.
+func (s *Service) rotateOneStep(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
+	now := s.now()
+	out, err := rotate(models.RefreshToken{}, req.RefreshToken, now, nil)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	sess, err := s.store.RotateRefreshToken(ctx, models.Rotation{
+		Hash: hashToken(req.RefreshToken), ClientID: client.ID,
+		Next: *out.change.Rotate, SealedSuccessor: out.change.SealedSuccessor,
+		UsedAfter: now.Add(-s.opts.RefreshIdleTTL),
+	})
+	switch {
+	case errors.Is(err, models.ErrNotRotated):
+		return TokenResponse{}, err
+	case err != nil:
+		return TokenResponse{}, fmt.Errorf("rotate refresh token: %w", err)
+	}
+	s.opts.Metrics.RefreshRotated()
+	return s.issue(ctx, sess.UserID, client.ID, sess.ID, strings.Fields(sess.Scope), out.successor)
 }
 
 // decideRefresh applies the refresh rules to what the store read under the

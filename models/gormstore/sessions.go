@@ -187,7 +187,7 @@ func (s *Store) UseRefreshToken(ctx context.Context, hash []byte, decide func(mo
 func (s *Store) readRefresh(tx *gorm.DB, hash []byte, forUpdate bool) (models.RefreshState, error) {
 	lock := ""
 	if forUpdate && s.dialect == dialectPostgres {
-		lock = " FOR UPDATE OF t, s"
+		lock = " FOR UPDATE OF s, t" // session first, as RotateRefreshToken
 	}
 	var j struct {
 		Token refreshJoin `gorm:"embedded"`

@@ -6,6 +6,7 @@ package gormstore
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -35,6 +36,7 @@ const (
 // Store is a models.Store on a GORM database.
 type Store struct {
 	db      *gorm.DB
+	sqlDB   *sql.DB // under db, for the refresh hot path (rotate.go)
 	dialect string
 	log     *slog.Logger
 }
@@ -76,7 +78,7 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 		sqlDB.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	s := &Store{db: db, dialect: dialect, log: log}
+	s := &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log}
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("gormstore: connect: %w", err)
@@ -140,9 +142,15 @@ const maxAttempts = 8
 // transaction runs fn in a transaction, retrying it on Postgres
 // serialization failures (40001) and deadlocks (40P01).
 func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.retry(ctx, func() error { return s.db.WithContext(ctx).Transaction(fn) })
+}
+
+// retry runs fn, which is one transaction, again on Postgres serialization
+// failures (40001) and deadlocks (40P01), at most maxAttempts times.
+func (s *Store) retry(ctx context.Context, fn func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
-		err = s.db.WithContext(ctx).Transaction(fn)
+		err = fn()
 		if err == nil || !retryable(err) || attempt == maxAttempts {
 			return translate(err)
 		}

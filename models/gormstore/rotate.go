@@ -1,0 +1,89 @@
+package gormstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+
+	"github.com/batonhq/baton/models"
+)
+
+// rotatePostgres is the refresh hot path as one autocommitted statement:
+// one round trip, one transaction. The first step locks the session row
+// (every other writer of a rotation locks it first too) while checking that
+// it may rotate; the second spends the token if it is still current when
+// its row lock is taken (READ COMMITTED re-checks the condition against the
+// newest committed row); the third inserts the successor. A racing
+// presentation that lost finds no spent row and returns nothing.
+const rotatePostgres = `WITH sess AS (
+	UPDATE sessions s SET last_used_at = $1
+	FROM refresh_tokens t, users u
+	WHERE t.hash = $2 AND t.spent_at IS NULL AND s.id = t.session_id AND u.id = s.user_id
+		AND NOT u.disabled AND s.ended_at IS NULL AND s.client_id = $3
+		AND s.expires_at > $1 AND s.last_used_at > $4
+	RETURNING s.id, s.user_id, s.client_id, s.scope, s.created_at, s.expires_at
+), spent AS (
+	UPDATE refresh_tokens t SET spent_at = $1, successor_hash = $5, sealed_successor = $6
+	FROM sess WHERE t.hash = $2 AND t.spent_at IS NULL AND t.session_id = sess.id
+	RETURNING t.session_id
+), ins AS (
+	INSERT INTO refresh_tokens (hash, session_id, created_at) SELECT $5, session_id, $1 FROM spent
+)
+SELECT sess.id, sess.user_id, sess.client_id, sess.scope, sess.created_at, sess.expires_at
+FROM sess JOIN spent ON spent.session_id = sess.id`
+
+// The same checks on SQLite, as three statements in one write transaction
+// (BEGIN IMMEDIATE: no other writer runs meanwhile).
+const (
+	touchSessionSQLite = `UPDATE sessions SET last_used_at = ?
+	WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ? AND spent_at IS NULL)
+		AND ended_at IS NULL AND client_id = ? AND expires_at > ? AND last_used_at > ?
+		AND user_id IN (SELECT id FROM users WHERE NOT disabled)
+	RETURNING id, user_id, client_id, scope, created_at, expires_at`
+	spendToken = `UPDATE refresh_tokens SET spent_at = ?, successor_hash = ?, sealed_successor = ?
+	WHERE hash = ? AND spent_at IS NULL`
+)
+
+// RotateRefreshToken is models.Store's one-step rotation.
+func (s *Store) RotateRefreshToken(ctx context.Context, r models.Rotation) (models.Session, error) {
+	now := int64(toMicros(r.Next.CreatedAt))
+	usedAfter := int64(toMicros(r.UsedAfter))
+	var row sessionRow
+	var err error
+	if s.dialect == dialectPostgres {
+		// database/sql directly: the statement is fixed, and GORM's
+		// statement building would cost more than the rest of the call.
+		err = s.retry(ctx, func() error {
+			return s.sqlDB.QueryRowContext(ctx, rotatePostgres, now, r.Hash, r.ClientID, usedAfter, r.Next.Hash, r.SealedSuccessor).
+				Scan(&row.ID, &row.UserID, &row.ClientID, &row.Scope, &row.CreatedAt, &row.ExpiresAt)
+		})
+		if errors.Is(err, sql.ErrNoRows) {
+			return models.Session{}, models.ErrNotRotated
+		}
+	} else {
+		err = s.transaction(ctx, func(tx *gorm.DB) error {
+			res := tx.Raw(touchSessionSQLite, now, r.Hash, r.ClientID, now, usedAfter).Scan(&row)
+			if res.Error != nil || res.RowsAffected == 0 {
+				return errors.Join(res.Error, models.ErrNotRotated)
+			}
+			res = tx.Exec(spendToken, now, r.Next.Hash, r.SealedSuccessor, r.Hash)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected != 1 {
+				return fmt.Errorf("gormstore: rotate: %w: token already spent", models.ErrConflict)
+			}
+			next := newTokenRow(r.Next)
+			next.SessionID = row.ID
+			return tx.Create(&next).Error
+		})
+	}
+	if err != nil {
+		return models.Session{}, translate(err)
+	}
+	row.LastUsedAt = micros(now)
+	return row.model(), nil
+}
