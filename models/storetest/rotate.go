@@ -70,7 +70,11 @@ func testRotateRefused(t *testing.T, s models.Store) {
 		{"other client", func() models.Rotation { r := rotation(tok.Hash, randomHash(), now); r.ClientID = "c2"; return r }()},
 		{"at the absolute limit", rotation(tok.Hash, randomHash(), sess.ExpiresAt)},
 		{"past the absolute limit", rotation(tok.Hash, randomHash(), sess.ExpiresAt.Add(time.Second))},
-		{"idle", func() models.Rotation { r := rotation(tok.Hash, randomHash(), now); r.UsedAfter = sess.LastUsedAt; return r }()},
+		{"idle", func() models.Rotation {
+			r := rotation(tok.Hash, randomHash(), now)
+			r.UsedAfter = sess.LastUsedAt
+			return r
+		}()},
 	} {
 		if _, err := s.RotateRefreshToken(ctx, tc.r); !errors.Is(err, models.ErrNotRotated) {
 			t.Fatalf("%s: %v, want ErrNotRotated", tc.name, err)
