@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -75,8 +79,7 @@ func (c *benchCmd) Run(e *env) error {
 			return err
 		}
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.Concurrency, MaxConnsPerHost: c.Concurrency}, Timeout: 30 * time.Second}
-	l := &loader{cmd: c, http: client, base: strings.TrimSuffix(c.URL, "/"), secret: secret, password: password}
+	l := &loader{cmd: c, base: u, secret: secret, password: password}
 	res, err := l.run(e.ctx)
 	if err != nil {
 		return err
@@ -114,13 +117,12 @@ func printResult(w io.Writer, r benchResult) {
 // loader runs one measurement.
 type loader struct {
 	cmd              *benchCmd
-	http             *http.Client
-	base             string
+	base             *url.URL
 	secret, password string
 }
 
 // request is one call of the mode; a worker keeps its own state (its
-// refresh-token chain) in it.
+// connection, its refresh-token chain) in it.
 type request func(ctx context.Context) (status int, err error)
 
 func (l *loader) run(ctx context.Context) (benchResult, error) {
@@ -150,9 +152,7 @@ func (l *loader) measure(ctx context.Context, target string, workers []request) 
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			errs[i] = map[string]int{}
 			for ctx.Err() == nil && (l.cmd.Requests <= 0 || left.Add(-1) >= 0) {
 				t0 := time.Now()
@@ -168,7 +168,7 @@ func (l *loader) measure(ctx context.Context, target string, workers []request) 
 					errs[i][fmt.Sprint(status)]++
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
@@ -192,47 +192,47 @@ func (l *loader) measure(ctx context.Context, target string, workers []request) 
 	return res
 }
 
-// worker prepares one worker of the mode.
+// worker prepares one worker of the mode, with a connection of its own.
 func (l *loader) worker(ctx context.Context) (request, error) {
+	c := &benchConn{base: l.base}
+	fixed := func(req *http.Request) (request, error) {
+		raw, err := c.encode(req)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) (int, error) {
+			status, _, err := c.roundTrip(ctx, raw)
+			return status, err
+		}, nil
+	}
 	switch l.cmd.Mode {
 	case "jwks":
-		return func(ctx context.Context) (int, error) { return l.get(ctx, l.base+"/.well-known/jwks.json") }, nil
+		return fixed(l.get("/.well-known/jwks.json"))
 	case "password":
-		form := url.Values{"grant_type": {"password"}, "username": {l.cmd.Username}, "password": {l.password}, "client_id": {l.cmd.Client}}
-		return func(ctx context.Context) (int, error) {
-			s, _, err := l.post(ctx, "/oauth2/token", form, false)
-			return s, err
-		}, nil
+		return fixed(l.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {l.cmd.Username},
+			"password": {l.password}, "client_id": {l.cmd.Client}}, false))
 	case "client_credentials":
-		form := url.Values{"grant_type": {"client_credentials"}}
-		return func(ctx context.Context) (int, error) {
-			s, _, err := l.post(ctx, "/oauth2/token", form, true)
-			return s, err
-		}, nil
+		return fixed(l.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, true))
 	case "refresh":
-		status, tok, err := l.post(ctx, "/oauth2/token", url.Values{"grant_type": {"password"}, "username": {l.cmd.Username},
-			"password": {l.password}, "client_id": {l.cmd.Client}}, false)
+		status, tok, err := c.token(ctx, l.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {l.cmd.Username},
+			"password": {l.password}, "client_id": {l.cmd.Client}}, false))
 		if err != nil || status != http.StatusOK {
 			return nil, fmt.Errorf("log in as %s with client %s: status %d %v", l.cmd.Username, l.cmd.Client, status, err)
 		}
 		rt := tok.RefreshToken
 		return func(ctx context.Context) (int, error) {
-			s, next, err := l.post(ctx, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {l.cmd.Client}}, false)
+			s, next, err := c.token(ctx, l.post("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {l.cmd.Client}}, false))
 			if s == http.StatusOK {
 				rt = next.RefreshToken // always present the newest token
 			}
 			return s, err
 		}, nil
 	case "introspect":
-		status, tok, err := l.post(ctx, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, true)
+		status, tok, err := c.token(ctx, l.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, true))
 		if err != nil || status != http.StatusOK {
 			return nil, fmt.Errorf("client_credentials for %s: status %d %v", l.cmd.Client, status, err)
 		}
-		form := url.Values{"token": {tok.AccessToken}}
-		return func(ctx context.Context) (int, error) {
-			s, _, err := l.post(ctx, "/oauth2/introspect", form, true)
-			return s, err
-		}, nil
+		return fixed(l.post("/oauth2/introspect", url.Values{"token": {tok.AccessToken}}, true))
 	}
 	return nil, fmt.Errorf("unknown mode %q", l.cmd.Mode)
 }
@@ -242,77 +242,197 @@ type tokenBody struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-func (l *loader) get(ctx context.Context, u string) (int, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	resp, err := l.http.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode, nil
+// at is the URL of path under the base URL.
+func (l *loader) at(path string) *url.URL {
+	u := *l.base
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	return &u
 }
 
-func (l *loader) post(ctx context.Context, path string, form url.Values, auth bool) (int, tokenBody, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, l.base+path, strings.NewReader(form.Encode()))
+func (l *loader) get(path string) *http.Request {
+	return &http.Request{Method: http.MethodGet, URL: l.at(path), Host: l.base.Host, Header: http.Header{}}
+}
+
+func (l *loader) post(path string, form url.Values, auth bool) *http.Request {
+	body := form.Encode()
+	req := &http.Request{Method: http.MethodPost, URL: l.at(path), Host: l.base.Host, Header: http.Header{},
+		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if auth {
 		req.SetBasicAuth(url.QueryEscape(l.cmd.Client), url.QueryEscape(l.secret))
 	}
-	resp, err := l.http.Do(req)
-	if err != nil {
-		return 0, tokenBody{}, err
-	}
-	defer resp.Body.Close()
-	var body tokenBody
-	if resp.StatusCode == http.StatusOK {
-		_ = json.NewDecoder(resp.Body).Decode(&body)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode, body, nil
+	return req
 }
 
-// baseline measures a trivial net/http server on loopback answering the
-// bytes baton answers (the JWKS, or a token response to a form POST), in
-// the same run, so the two figures share the machine's state.
+// benchConn is one worker's keep-alive HTTP/1.1 connection. The load tool
+// writes each request and reads each response on it directly, as wrk does,
+// instead of going through net/http's Transport, whose connection
+// goroutines cost more CPU per request than the small handlers measured
+// here: on two shared cores the tool's CPU is taken from the server.
+// Requests and responses are still written and parsed by net/http.
+type benchConn struct {
+	base *url.URL
+	conn net.Conn
+	r    *bufio.Reader
+	out  bytes.Buffer
+}
+
+// encode serialises a request once, for workers that send the same bytes.
+func (c *benchConn) encode(req *http.Request) ([]byte, error) {
+	var b bytes.Buffer
+	if err := req.Write(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// roundTrip sends raw and reads the answer, reconnecting when the
+// connection was closed.
+func (c *benchConn) roundTrip(ctx context.Context, raw []byte) (int, []byte, error) {
+	if c.conn == nil {
+		host, port := c.base.Hostname(), c.base.Port()
+		if port == "" {
+			port = map[bool]string{true: "443", false: "80"}[c.base.Scheme == "https"]
+		}
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
+		if err != nil {
+			return 0, nil, err
+		}
+		if c.base.Scheme == "https" {
+			conn = tls.Client(conn, &tls.Config{ServerName: c.base.Hostname()})
+		}
+		c.conn, c.r = conn, bufio.NewReaderSize(conn, 16<<10)
+	}
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Now()) })
+	defer stop()
+	_ = c.conn.SetDeadline(time.Now().Add(30 * time.Second))
+	resp, err := c.send(raw)
+	if err != nil {
+		c.conn.Close()
+		c.conn = nil
+		return 0, nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.Close {
+		c.conn.Close()
+		c.conn = nil
+	}
+	return resp.StatusCode, body, err
+}
+
+func (c *benchConn) send(raw []byte) (*http.Response, error) {
+	if _, err := c.conn.Write(raw); err != nil {
+		return nil, err
+	}
+	return http.ReadResponse(c.r, nil)
+}
+
+// token sends a token request and decodes a successful answer.
+func (c *benchConn) token(ctx context.Context, req *http.Request) (int, tokenBody, error) {
+	c.out.Reset()
+	if err := req.Write(&c.out); err != nil {
+		return 0, tokenBody{}, err
+	}
+	status, body, err := c.roundTrip(ctx, c.out.Bytes())
+	var tok tokenBody
+	if err == nil && status == http.StatusOK {
+		err = json.Unmarshal(body, &tok)
+	}
+	return status, tok, err
+}
+
+// baseline measures a trivial net/http server answering the bytes baton
+// answers (the JWKS, or a token response to a form POST), in the same run,
+// so that the two figures share the machine's state. The server runs in a
+// process of its own (bench-baseline), as baton does: served from inside
+// the load tool, it would trade requests with the client within one Go
+// scheduler and look faster than any separate server can be.
 func (l *loader) baseline(ctx context.Context) (benchResult, error) {
-	var body []byte
-	var contentType string
-	switch l.cmd.Mode {
-	case "jwks":
-		resp, err := l.http.Get(l.base + "/.well-known/jwks.json")
+	body := []byte(`{"access_token":"x","token_type":"Bearer","expires_in":900}`)
+	contentType := "application/json"
+	if l.cmd.Mode == "jwks" {
+		c := &benchConn{base: l.base}
+		raw, err := c.encode(l.get("/.well-known/jwks.json"))
 		if err != nil {
 			return benchResult{}, err
 		}
-		body, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
+		if _, body, err = c.roundTrip(ctx, raw); err != nil {
+			return benchResult{}, err
+		}
+		c.conn.Close()
 		contentType = "application/jwk-set+json"
-	default:
-		body = []byte(`{"access_token":"x","token_type":"Bearer","expires_in":900}`)
-		contentType = "application/json"
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return benchResult{}, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lifetime := l.cmd.Duration + 5*time.Minute
+	cmd := exec.CommandContext(ctx, exe, "bench-baseline", "--content-type", contentType, "--lifetime", lifetime.String())
+	cmd.Stdin = bytes.NewReader(body)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return benchResult{}, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return benchResult{}, fmt.Errorf("start the baseline server: %w", err)
+	}
+	defer func() { cancel(); _ = cmd.Wait() }()
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return benchResult{}, fmt.Errorf("the baseline server did not start: %w", err)
+	}
+	base := &loader{cmd: l.cmd, base: &url.URL{Scheme: "http", Host: strings.TrimSpace(addr)}, secret: l.secret}
+	mode := *l.cmd
+	if mode.Mode != "jwks" {
+		mode.Mode = "client_credentials"
+	}
+	base.cmd = &mode
+	workers := make([]request, l.cmd.Concurrency)
+	for i := range workers {
+		if workers[i], err = base.worker(ctx); err != nil {
+			return benchResult{}, err
+		}
+	}
+	return base.measure(ctx, "baseline", workers), nil
+}
+
+// benchBaselineCmd is the baseline server of `bench --baseline`: a bare
+// net/http handler answering the bytes read from stdin to every request
+// (parsing the form of a POST, as a token endpoint must). It prints its
+// address and serves until it is killed or its lifetime ends.
+type benchBaselineCmd struct {
+	ContentType string        `required:"" help:"Content-Type of the answer."`
+	Lifetime    time.Duration `default:"10m" help:"Exit after this long."`
+}
+
+// Run serves the baseline.
+func (c *benchBaselineCmd) Run(e *env) error {
+	body, err := io.ReadAll(e.stdin)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return benchResult{}, err
+		return err
 	}
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			_ = r.ParseForm()
 		}
-		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Content-Type", c.ContentType)
 		_, _ = w.Write(body)
 	})}
-	go srv.Serve(ln)
-	defer srv.Close()
-	base := &loader{cmd: l.cmd, http: l.http, base: "http://" + ln.Addr().String(), secret: l.secret}
-	workers := make([]request, l.cmd.Concurrency)
-	for i := range workers {
-		if l.cmd.Mode == "jwks" {
-			workers[i] = func(ctx context.Context) (int, error) { return base.get(ctx, base.base+"/.well-known/jwks.json") }
-		} else {
-			form := url.Values{"grant_type": {"client_credentials"}}
-			workers[i] = func(ctx context.Context) (int, error) { s, _, err := base.post(ctx, "/", form, true); return s, err }
-		}
+	ctx, cancel := context.WithTimeout(e.ctx, c.Lifetime)
+	defer cancel()
+	context.AfterFunc(ctx, func() { srv.Close() })
+	fmt.Fprintln(e.stdout, ln.Addr().String())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
 	}
-	return base.measure(ctx, "baseline", workers), nil
+	return nil
 }
