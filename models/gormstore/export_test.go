@@ -14,6 +14,11 @@ var ParseURL = parseURL
 // Migrations is how many migrations a fresh database gets.
 var Migrations = len(migrations)
 
+// MigrateTo applies the migrations up to a version (tests of a migration).
+func (s *Store) MigrateTo(ctx context.Context, version int) (int, error) {
+	return s.migrate(ctx, version)
+}
+
 // Pragma reads one SQLite pragma (tests).
 func (s *Store) Pragma(ctx context.Context, name string) (string, error) {
 	var v string

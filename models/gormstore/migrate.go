@@ -39,6 +39,39 @@ var migrations = []migration{
 		postgres: []string{`CREATE TABLE login_failures (subject TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure_at BIGINT NOT NULL)`,
 			`CREATE INDEX login_failures_last ON login_failures (last_failure_at)`},
 	},
+	{
+		version:  4,
+		name:     "rotation touches no indexed column: sealed successor moves to the successor's row",
+		sqlite:   schemaV4("BLOB", false),
+		postgres: schemaV4("BYTEA", true),
+	},
+}
+
+// schemaV4 makes a rotation's two updates eligible for Postgres HOT updates
+// (no index entry written): the spent token's update sets only spent_at
+// and successor_hash, and the session's only last_used_at, none of them
+// indexed any more. The sealed successor, written once per rotation, now
+// travels with the successor's own row (column sealed: this token, sealed
+// under its predecessor), inserted in the same statement; it is forgotten
+// by the successor's created_at, which is the predecessor's spent_at. The
+// idle sweep of the purge scans live sessions instead of an index on
+// last_used_at: once per purge interval instead of one index entry per
+// refresh. Free space left in each page (fillfactor) lets the updated row
+// stay on its page.
+func schemaV4(bytes string, postgres bool) []string {
+	stmts := []string{
+		`ALTER TABLE refresh_tokens ADD COLUMN sealed ` + bytes,
+		`UPDATE refresh_tokens SET sealed = (SELECT p.sealed_successor FROM refresh_tokens p WHERE p.successor_hash = refresh_tokens.hash)
+			WHERE hash IN (SELECT successor_hash FROM refresh_tokens WHERE sealed_successor IS NOT NULL)`,
+		`DROP INDEX refresh_tokens_sealed`,
+		`ALTER TABLE refresh_tokens DROP COLUMN sealed_successor`,
+		`CREATE INDEX refresh_tokens_sealed ON refresh_tokens (created_at) WHERE sealed IS NOT NULL`,
+		`DROP INDEX sessions_live_last_used`,
+	}
+	if postgres {
+		stmts = append(stmts, `ALTER TABLE sessions SET (fillfactor = 70)`, `ALTER TABLE refresh_tokens SET (fillfactor = 85)`)
+	}
+	return stmts
 }
 
 // schemaV2 indexes what the background purge scans: live sessions by their
@@ -120,8 +153,13 @@ const migrateLock = 0x6261746f6e01 // "baton" 1
 // Migrate applies the migrations not yet recorded in schema_migrations, each
 // in its own transaction, and returns how many it applied.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
+	return s.migrate(ctx, len(migrations))
+}
+
+// migrate applies the migrations up to version upTo.
+func (s *Store) migrate(ctx context.Context, upTo int) (int, error) {
 	applied := 0
-	for _, m := range migrations {
+	for _, m := range migrations[:upTo] {
 		done := false
 		err := s.transaction(ctx, func(tx *gorm.DB) error {
 			done = false

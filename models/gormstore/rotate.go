@@ -26,11 +26,11 @@ const rotatePostgres = `WITH sess AS (
 		AND s.expires_at > $1 AND s.last_used_at > $4
 	RETURNING s.id, s.user_id, s.client_id, s.scope, s.created_at, s.expires_at
 ), spent AS (
-	UPDATE refresh_tokens t SET spent_at = $1, successor_hash = $5, sealed_successor = $6
+	UPDATE refresh_tokens t SET spent_at = $1, successor_hash = $5
 	FROM sess WHERE t.hash = $2 AND t.spent_at IS NULL AND t.session_id = sess.id
 	RETURNING t.session_id
 ), ins AS (
-	INSERT INTO refresh_tokens (hash, session_id, created_at) SELECT $5, session_id, $1 FROM spent
+	INSERT INTO refresh_tokens (hash, session_id, created_at, sealed) SELECT $5, session_id, $1, $6 FROM spent
 )
 SELECT sess.id, sess.user_id, sess.client_id, sess.scope, sess.created_at, sess.expires_at
 FROM sess JOIN spent ON spent.session_id = sess.id`
@@ -43,8 +43,7 @@ const (
 		AND ended_at IS NULL AND client_id = ? AND expires_at > ? AND last_used_at > ?
 		AND user_id IN (SELECT id FROM users WHERE NOT disabled)
 	RETURNING id, user_id, client_id, scope, created_at, expires_at`
-	spendToken = `UPDATE refresh_tokens SET spent_at = ?, successor_hash = ?, sealed_successor = ?
-	WHERE hash = ? AND spent_at IS NULL`
+	spendToken = `UPDATE refresh_tokens SET spent_at = ?, successor_hash = ? WHERE hash = ? AND spent_at IS NULL`
 )
 
 // RotateRefreshToken is models.Store's one-step rotation.
@@ -69,7 +68,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r models.Rotation) (mode
 			if res.Error != nil || res.RowsAffected == 0 {
 				return errors.Join(res.Error, models.ErrNotRotated)
 			}
-			res = tx.Exec(spendToken, now, r.Next.Hash, r.SealedSuccessor, r.Hash)
+			res = tx.Exec(spendToken, now, r.Next.Hash, r.Hash)
 			if res.Error != nil {
 				return res.Error
 			}
@@ -77,7 +76,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r models.Rotation) (mode
 				return fmt.Errorf("gormstore: rotate: %w: token already spent", models.ErrConflict)
 			}
 			next := newTokenRow(r.Next)
-			next.SessionID = row.ID
+			next.SessionID, next.Sealed = row.ID, r.SealedSuccessor
 			return tx.Create(&next).Error
 		})
 	}

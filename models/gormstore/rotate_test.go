@@ -3,12 +3,16 @@ package gormstore_test
 import (
 	"database/sql"
 	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore"
 	"github.com/batonhq/baton/models/storetest"
 )
 
@@ -74,5 +78,97 @@ func TestRotateLosesToCommittedRotation(t *testing.T) {
 	cur, err := s.CurrentRefreshTokens(ctx, "s1")
 	if err != nil || len(cur) != 1 || string(cur[0].Hash) != string(theirs) {
 		t.Fatalf("current tokens %d (%v), want only the winner's successor", len(cur), err)
+	}
+}
+
+// TestMigrationMovesSealedSuccessors applies migration 4 to a database
+// holding a rotated chain written by migration 3's schema: the sealed
+// successor, stored on the spent token's row before, must still be found
+// (now on the successor's row) and forgotten by the spend time.
+func TestMigrationMovesSealedSuccessors(t *testing.T) {
+	for _, b := range []struct {
+		name  string
+		url   func(t *testing.T) string
+		bytes string // a byte-string literal of %x
+	}{
+		{"SQLite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "v3.db") }, `X'%x'`},
+		{"Postgres", func(t *testing.T) string { return storetest.FreshSchema(t, storetest.PostgresURL(t)) }, `'\x%x'`},
+	} {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := t.Context()
+			s, err := gormstore.Open(ctx, b.url(t), quietLog())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			lit := func(v string) string { return fmt.Sprintf(b.bytes, v) }
+			if _, err := s.MigrateTo(ctx, 3); err != nil {
+				t.Fatal(err)
+			}
+			for _, stmt := range []string{
+				`INSERT INTO users (id, username, password_hash, created_at) VALUES ('u', 'u', 'h', 1)`,
+				`INSERT INTO clients (id, public, grants, scopes, created_at) VALUES ('c', TRUE, 'refresh_token', '', 1)`,
+				`INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at) VALUES ('s1', 'u', 'c', '', 1, 30, 9000000000000000)`,
+				"INSERT INTO refresh_tokens (hash, session_id, created_at, spent_at, successor_hash, sealed_successor) VALUES (" + lit("a") + ", 's1', 1, 20, " + lit("b") + ", " + lit("sealed-b") + ")",
+				"INSERT INTO refresh_tokens (hash, session_id, created_at, spent_at, successor_hash, sealed_successor) VALUES (" + lit("b") + ", 's1', 20, 30, " + lit("c") + ", " + lit("sealed-c") + ")",
+				"INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (" + lit("c") + ", 's1', 30)",
+			} {
+				if err := s.Exec(ctx, stmt); err != nil {
+					t.Fatalf("%s: %v", stmt, err)
+				}
+			}
+			if n, err := s.Migrate(ctx); err != nil || n != gormstore.Migrations-3 {
+				t.Fatalf("migrate applied %d: %v", n, err)
+			}
+			for _, tc := range []struct{ token, sealed string }{{"a", "sealed-b"}, {"b", "sealed-c"}, {"c", ""}} {
+				st, err := s.InspectRefreshToken(ctx, []byte(tc.token))
+				if err != nil || string(st.Token.SealedSuccessor) != tc.sealed {
+					t.Fatalf("token %s: sealed successor %q (%v), want %q", tc.token, st.Token.SealedSuccessor, err, tc.sealed)
+				}
+			}
+			// Token a was spent at 20 µs: only its sealed successor goes.
+			if n, err := s.ForgetSuccessors(ctx, time.UnixMicro(21)); err != nil || n != 1 {
+				t.Fatalf("forgot %d (%v), want 1", n, err)
+			}
+			if st, _ := s.InspectRefreshToken(ctx, []byte("b")); string(st.Token.SealedSuccessor) != "sealed-c" {
+				t.Fatalf("token b lost its sealed successor: %q", st.Token.SealedSuccessor)
+			}
+		})
+	}
+}
+
+// TestRotationWritesNoIndexEntry pins what lets Postgres update a token
+// and a session in place (HOT): no index covers a column that a rotation
+// updates, in its key or its predicate.
+func TestRotationWritesNoIndexEntry(t *testing.T) {
+	url := storetest.FreshSchema(t, storetest.PostgresURL(t))
+	storetest.OpenPostgresAt(t, url)
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.QueryContext(t.Context(), `SELECT tablename, indexdef FROM pg_indexes
+		WHERE schemaname = current_schema() AND tablename IN ('sessions', 'refresh_tokens')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	updated := map[string][]string{"sessions": {"last_used_at"}, "refresh_tokens": {"spent_at", "successor_hash"}}
+	n := 0
+	for rows.Next() {
+		var table, def string
+		if err := rows.Scan(&table, &def); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		for _, col := range updated[table] {
+			if strings.Contains(def, col) {
+				t.Errorf("index %s covers %s.%s, which every rotation updates", def, table, col)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil || n < 4 {
+		t.Fatalf("read %d indexes: %v", n, err)
 	}
 }

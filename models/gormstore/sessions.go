@@ -33,24 +33,24 @@ func (r sessionRow) model() models.Session {
 
 // tokenRow is the refresh_tokens table.
 type tokenRow struct {
-	Hash            []byte `gorm:"primaryKey"`
-	SessionID       string
-	CreatedAt       micros
-	SpentAt         micros
-	SuccessorHash   []byte
-	SealedSuccessor []byte
+	Hash          []byte `gorm:"primaryKey"`
+	SessionID     string
+	CreatedAt     micros
+	SpentAt       micros
+	SuccessorHash []byte
+	Sealed        []byte // this token sealed under its predecessor (schemaV4)
 }
 
 func (tokenRow) TableName() string { return "refresh_tokens" }
 
 func (r tokenRow) model() models.RefreshToken {
 	return models.RefreshToken{Hash: r.Hash, SessionID: r.SessionID, CreatedAt: r.CreatedAt.Time(),
-		SpentAt: r.SpentAt.Time(), SuccessorHash: r.SuccessorHash, SealedSuccessor: r.SealedSuccessor}
+		SpentAt: r.SpentAt.Time(), SuccessorHash: r.SuccessorHash}
 }
 
 func newTokenRow(t models.RefreshToken) tokenRow {
 	return tokenRow{Hash: t.Hash, SessionID: t.SessionID, CreatedAt: toMicros(t.CreatedAt),
-		SpentAt: toMicros(t.SpentAt), SuccessorHash: t.SuccessorHash, SealedSuccessor: t.SealedSuccessor}
+		SpentAt: toMicros(t.SpentAt), SuccessorHash: t.SuccessorHash}
 }
 
 // CreateSession stores a session and its first refresh token atomically,
@@ -130,34 +130,37 @@ func (s *Store) CurrentRefreshTokens(ctx context.Context, sessionID string) ([]m
 }
 
 // ForgetSuccessors drops the sealed successors of tokens spent before the
-// given time.
+// given time. A sealed successor is stored on the successor's row, created
+// when its predecessor was spent.
 func (s *Store) ForgetSuccessors(ctx context.Context, spentBefore time.Time) (int64, error) {
-	res := s.db.WithContext(ctx).Exec(`UPDATE refresh_tokens SET sealed_successor = NULL
-		WHERE sealed_successor IS NOT NULL AND spent_at < ?`, int64(toMicros(spentBefore)))
+	res := s.db.WithContext(ctx).Exec(`UPDATE refresh_tokens SET sealed = NULL
+		WHERE sealed IS NOT NULL AND created_at < ?`, int64(toMicros(spentBefore)))
 	return res.RowsAffected, translate(res.Error)
 }
 
 // refreshJoin is what UseRefreshToken reads after taking the session lock.
 type refreshJoin struct {
-	Hash            []byte
-	SessionID       string
-	CreatedAt       micros
-	SpentAt         micros
-	SuccessorHash   []byte
-	SealedSuccessor []byte
-	UserUsername    string
-	UserDisabled    bool
-	UserCreated     micros
-	SuccHash        []byte
-	SuccCreated     micros
-	SuccSpent       micros
+	Hash          []byte
+	SessionID     string
+	CreatedAt     micros
+	SpentAt       micros
+	SuccessorHash []byte
+	UserUsername  string
+	UserDisabled  bool
+	UserCreated   micros
+	SuccHash      []byte
+	SuccCreated   micros
+	SuccSpent     micros
+	SuccSealed    []byte
 }
 
-// UseRefreshToken runs the refresh rules under the session's lock. On
-// Postgres a rotation costs four round trips: BEGIN, one statement reading
-// and locking the token, its session and user, one writing (spend, insert
-// the successor, touch the session: rotateOneStatement), COMMIT. A spent
-// token costs one more read (its successor); ending the session one UPDATE.
+// UseRefreshToken runs the refresh rules under the session's lock: the
+// full path, for what RotateRefreshToken (one round trip) leaves. On
+// Postgres a rotation here costs four round trips: BEGIN, one statement
+// reading and locking the session and the token with the user, one writing
+// (spend, insert the successor, touch the session: rotateOneStatement),
+// COMMIT. A spent token costs one more read (its successor, with the sealed
+// copy the grace window hands out); ending the session one UPDATE.
 // SQLite (BEGIN IMMEDIATE: the write lock is held from the start) runs the
 // same read and the writes as three local statements.
 func (s *Store) UseRefreshToken(ctx context.Context, hash []byte, decide func(models.RefreshState) (models.RefreshChange, error)) error {
@@ -193,7 +196,7 @@ func (s *Store) readRefresh(tx *gorm.DB, hash []byte, forUpdate bool) (models.Re
 		Token refreshJoin `gorm:"embedded"`
 		Sess  sessionRow  `gorm:"embedded;embeddedPrefix:sess_"`
 	}
-	res := tx.Raw(`SELECT t.hash, t.session_id, t.created_at, t.spent_at, t.successor_hash, t.sealed_successor,
+	res := tx.Raw(`SELECT t.hash, t.session_id, t.created_at, t.spent_at, t.successor_hash,
 			u.username AS user_username, u.disabled AS user_disabled, u.created_at AS user_created,
 			s.id AS sess_id, s.user_id AS sess_user_id, s.client_id AS sess_client_id, s.scope AS sess_scope,
 			s.created_at AS sess_created_at, s.last_used_at AS sess_last_used_at, s.expires_at AS sess_expires_at,
@@ -210,11 +213,11 @@ func (s *Store) readRefresh(tx *gorm.DB, hash []byte, forUpdate bool) (models.Re
 	}
 	if len(j.Token.SuccessorHash) > 0 {
 		var n tokenRow
-		res := tx.Raw(`SELECT hash, created_at, spent_at FROM refresh_tokens WHERE hash = ?`, j.Token.SuccessorHash).Scan(&n)
+		res := tx.Raw(`SELECT hash, created_at, spent_at, sealed FROM refresh_tokens WHERE hash = ?`, j.Token.SuccessorHash).Scan(&n)
 		if res.Error != nil {
 			return models.RefreshState{}, res.Error
 		}
-		j.Token.SuccHash, j.Token.SuccCreated, j.Token.SuccSpent = n.Hash, n.CreatedAt, n.SpentAt
+		j.Token.SuccHash, j.Token.SuccCreated, j.Token.SuccSpent, j.Token.SuccSealed = n.Hash, n.CreatedAt, n.SpentAt, n.Sealed
 	}
 	return j.Token.state(j.Sess), nil
 }
@@ -225,8 +228,9 @@ func (j refreshJoin) state(sess sessionRow) models.RefreshState {
 		Session: sess.model(),
 		User:    models.User{ID: sess.UserID, Username: j.UserUsername, Disabled: j.UserDisabled, CreatedAt: j.UserCreated.Time()},
 		Token: tokenRow{Hash: j.Hash, SessionID: j.SessionID, CreatedAt: j.CreatedAt, SpentAt: j.SpentAt,
-			SuccessorHash: j.SuccessorHash, SealedSuccessor: j.SealedSuccessor}.model(),
+			SuccessorHash: j.SuccessorHash}.model(),
 	}
+	st.Token.SealedSuccessor = j.SuccSealed // kept on the successor's row
 	if len(j.SuccHash) > 0 {
 		st.Successor = &models.RefreshToken{Hash: j.SuccHash, SessionID: sess.ID, CreatedAt: j.SuccCreated.Time(), SpentAt: j.SuccSpent.Time()}
 	}
@@ -239,13 +243,13 @@ func (j refreshJoin) state(sess sessionRow) models.RefreshState {
 func rotateOneStatement(tx *gorm.DB, st models.RefreshState, c models.RefreshChange) error {
 	at, used := int64(toMicros(c.Rotate.CreatedAt)), int64(toMicros(c.LastUsedAt))
 	res := tx.Exec(`WITH spent AS (
-			UPDATE refresh_tokens SET spent_at = ?, successor_hash = ?, sealed_successor = ?
+			UPDATE refresh_tokens SET spent_at = ?, successor_hash = ?
 			WHERE hash = ? AND spent_at IS NULL RETURNING session_id
 		), ins AS (
-			INSERT INTO refresh_tokens (hash, session_id, created_at) SELECT ?, session_id, ? FROM spent RETURNING session_id
+			INSERT INTO refresh_tokens (hash, session_id, created_at, sealed) SELECT ?, session_id, ?, ? FROM spent RETURNING session_id
 		)
 		UPDATE sessions SET last_used_at = ? WHERE id IN (SELECT session_id FROM ins)`,
-		at, c.Rotate.Hash, c.SealedSuccessor, st.Token.Hash, c.Rotate.Hash, at, used)
+		at, c.Rotate.Hash, st.Token.Hash, c.Rotate.Hash, at, c.SealedSuccessor, used)
 	if res.Error != nil {
 		return res.Error
 	}
@@ -263,8 +267,7 @@ func (s *Store) applyRefresh(tx *gorm.DB, st models.RefreshState, c models.Refre
 	if c.Rotate != nil {
 		next := *c.Rotate
 		next.SessionID = st.Session.ID
-		res := tx.Exec(`UPDATE refresh_tokens SET spent_at = ?, successor_hash = ?, sealed_successor = ?
-			WHERE hash = ? AND spent_at IS NULL`, int64(toMicros(next.CreatedAt)), next.Hash, c.SealedSuccessor, st.Token.Hash)
+		res := tx.Exec(spendToken, int64(toMicros(next.CreatedAt)), next.Hash, st.Token.Hash)
 		if res.Error != nil {
 			return res.Error
 		}
@@ -272,6 +275,7 @@ func (s *Store) applyRefresh(tx *gorm.DB, st models.RefreshState, c models.Refre
 			return fmt.Errorf("gormstore: rotate: %w: token already spent", models.ErrConflict)
 		}
 		row := newTokenRow(next)
+		row.Sealed = c.SealedSuccessor
 		if err := tx.Create(&row).Error; err != nil {
 			return err
 		}
