@@ -35,6 +35,7 @@ const (
 
 // Store is a models.Store on a GORM database.
 type Store struct {
+	gate    chan struct{} // FIFO admission to the pool on the hot path (rotate.go)
 	db      *gorm.DB
 	sqlDB   *sql.DB // under db, for the refresh hot path (rotate.go)
 	dialect string
@@ -74,17 +75,21 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 		// queue inside SQLite's lock instead of in Go.
 		sqlDB.SetMaxOpenConns(1)
 	} else {
-		sqlDB.SetMaxOpenConns(4 * runtime.GOMAXPROCS(0))
-		sqlDB.SetMaxIdleConns(4 * runtime.GOMAXPROCS(0))
+		sqlDB.SetMaxOpenConns(poolSize())
+		sqlDB.SetMaxIdleConns(poolSize())
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	s := &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log}
+	s := &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, gate: make(chan struct{}, poolSize())}
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("gormstore: connect: %w", err)
 	}
 	return s, nil
 }
+
+// poolSize is the number of Postgres connections: a few per core keeps
+// the database busy while requests wait in Go, where waiting is cheap.
+func poolSize() int { return 4 * runtime.GOMAXPROCS(0) }
 
 // parseURL maps baton's database URL to a GORM dialect and driver DSN.
 func parseURL(raw string) (dialect, dsn string, err error) {
