@@ -15,26 +15,33 @@ type KeySet interface {
 	JWKS() (body []byte, etag string)
 }
 
-// jwksHandler serves GET /.well-known/jwks.json (RFC 7517) from memory.
+// jwksHandler serves GET /.well-known/jwks.json (RFC 7517) from memory:
+// every resource server fetches it, so it writes precomputed bytes and
+// header values and allocates nothing of its own.
 type jwksHandler struct {
 	keys         KeySet
-	cacheControl string
+	cacheControl []string
 }
 
+var jwksContentType = []string{"application/jwk-set+json"}
+
 func newJWKSHandler(keys KeySet, maxAge time.Duration) *jwksHandler {
-	return &jwksHandler{keys: keys, cacheControl: fmt.Sprintf("public, max-age=%d", int(maxAge/time.Second))}
+	return &jwksHandler{keys: keys, cacheControl: []string{fmt.Sprintf("public, max-age=%d", int(maxAge/time.Second))}}
 }
 
 func (h *jwksHandler) serve(c *gin.Context) {
 	body, etag := h.keys.JWKS()
+	// Canonical keys set directly: the values are shared, never modified.
 	hdr := c.Writer.Header()
-	hdr.Set("Cache-Control", h.cacheControl)
-	hdr.Set("ETag", etag)
-	if etagMatches(c.GetHeader("If-None-Match"), etag) {
+	hdr["Cache-Control"] = h.cacheControl
+	hdr["Etag"] = []string{etag}
+	if etagMatches(c.Request.Header.Get("If-None-Match"), etag) {
 		c.Status(http.StatusNotModified)
 		return
 	}
-	c.Data(http.StatusOK, "application/jwk-set+json", body)
+	hdr["Content-Type"] = jwksContentType
+	c.Status(http.StatusOK)
+	_, _ = c.Writer.Write(body)
 }
 
 // etagMatches implements the weak comparison of If-None-Match (RFC 9110 §13.1.2).

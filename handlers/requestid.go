@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"strconv"
+	"sync/atomic"
 
 	"github.com/gin-gonic/gin"
 )
@@ -14,15 +16,20 @@ type requestIDKey struct{}
 // requestID gives every request an id: the caller's X-Request-ID when it
 // is short and plain, a random one otherwise. It is echoed in the response
 // and added to every log line written with the request's context.
+//
+// A generated id is a random per-process prefix and a counter: unique
+// across instances and restarts without a random read per request.
 func requestID() gin.HandlerFunc {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := hex.EncodeToString(b) + "-"
+	var n atomic.Uint64
 	return func(c *gin.Context) {
-		id := c.GetHeader("X-Request-ID")
+		id := c.Request.Header.Get("X-Request-Id")
 		if !plainID(id) {
-			b := make([]byte, 8)
-			_, _ = rand.Read(b)
-			id = hex.EncodeToString(b)
+			id = prefix + strconv.FormatUint(n.Add(1), 36)
 		}
-		c.Header("X-Request-ID", id)
+		c.Writer.Header()["X-Request-Id"] = []string{id}
 		c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey{}, id))
 		c.Next()
 	}
