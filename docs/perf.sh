@@ -50,6 +50,13 @@ for run in $(seq "$RUNS"); do
   bench 8091 client_credentials 8 --baseline | grep -E 'ratio|^\{'
   bench 8091 introspect 8 | tail -1
   for c in 1 8; do bench 8092 refresh "$c" | tail -1; done
+  echo "== refresh c=8 alone, then under a password-login flood (c=8, right password: every login hashes)"
+  bench 8091 refresh 8 | tail -1
+  SECS=$((SECS + 2)) bench 8091 password 8 >"$work/flood.txt" &
+  sleep 1
+  bench 8091 refresh 8 | tail -1
+  wait $!
+  echo "flood: $(tail -1 "$work/flood.txt")"
 done
 
 echo "== memory after 60 s of refreshes at c=32"

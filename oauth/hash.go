@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -31,24 +33,38 @@ const (
 
 var errMalformedHash = errors.New("malformed password hash")
 
-// Hasher hashes and verifies passwords and client secrets with argon2id. At
-// most one hash per CPU runs at a time, so that a flood of logins queues here
-// instead of starving everything else of CPU. Safe for concurrent use.
+// HashCPUShare is the default share of the machine's CPU that password and
+// secret hashing may take: what a flood of logins can take from refreshes.
+const HashCPUShare = 0.2
+
+// Hasher hashes and verifies passwords and client secrets with argon2id
+// within a CPU budget, so that a flood of logins queues here instead of
+// starving everything else (refreshes above all) of CPU. The budget is a
+// share of the CPUs: it sets how many hashes run at once (slots) and what
+// fraction of its time each slot may hash (duty); after a hash that took d,
+// its slot rests d×(1/duty−1) before the next hash may use it. The caller
+// does not wait for the rest. Safe for concurrent use.
 type Hasher struct {
 	params Argon2Params
 	slots  chan struct{}
+	duty   float64
 	dummy  string // verified against when there is no stored hash
 }
 
-// NewHasher returns a hasher; zero params mean the default (19 MiB, t=2, p=1).
-func NewHasher(p Argon2Params) (*Hasher, error) {
+// NewHasher returns a hasher; zero params mean the default (19 MiB, t=2,
+// p=1), a share outside (0, 1] means HashCPUShare.
+func NewHasher(p Argon2Params, share float64) (*Hasher, error) {
 	if p == (Argon2Params{}) {
 		p = defaultArgon2
 	}
 	if p.Memory < 8*uint32(p.Threads) || p.Time == 0 || p.Threads == 0 {
 		return nil, fmt.Errorf("oauth: invalid argon2 parameters %+v", p)
 	}
-	h := &Hasher{params: p, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	if share <= 0 || share > 1 {
+		share = HashCPUShare
+	}
+	slots, duty := hashBudget(share, runtime.GOMAXPROCS(0))
+	h := &Hasher{params: p, slots: make(chan struct{}, slots), duty: duty}
 	dummy, err := h.Hash(context.Background(), "baton dummy password")
 	if err != nil {
 		return nil, err
@@ -63,11 +79,12 @@ func (h *Hasher) Hash(ctx context.Context, secret string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("read salt: %w", err)
 	}
-	if err := h.acquire(ctx); err != nil {
+	var sum []byte
+	if err := h.run(ctx, func() {
+		sum = argon2.IDKey([]byte(secret), salt, h.params.Time, h.params.Memory, h.params.Threads, hashLen)
+	}); err != nil {
 		return "", err
 	}
-	sum := argon2.IDKey([]byte(secret), salt, h.params.Time, h.params.Memory, h.params.Threads, hashLen)
-	h.release()
 	b64 := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version,
 		h.params.Memory, h.params.Time, h.params.Threads, b64.EncodeToString(salt), b64.EncodeToString(sum)), nil
@@ -83,24 +100,44 @@ func (h *Hasher) Verify(ctx context.Context, encoded, secret string) (bool, erro
 		secret = "\x00" + secret // never equal to the dummy password
 		encoded = ""
 	}
-	if err := h.acquire(ctx); err != nil {
+	var got []byte
+	if err := h.run(ctx, func() {
+		got = argon2.IDKey([]byte(secret), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
+	}); err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(secret), salt, p.Time, p.Memory, p.Threads, uint32(len(want)))
-	h.release()
 	return encoded != "" && subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-func (h *Hasher) acquire(ctx context.Context) error {
+// hashBudget turns a share of cpus into slots and a duty cycle per slot.
+func hashBudget(share float64, cpus int) (slots int, duty float64) {
+	budget := share * float64(cpus) // CPUs' worth of hashing
+	slots = max(1, int(math.Ceil(budget)))
+	return slots, min(1, budget/float64(slots))
+}
+
+// restAfter is how long a slot rests after a hash that took d.
+func restAfter(d time.Duration, duty float64) time.Duration {
+	return time.Duration(float64(d) * (1/duty - 1))
+}
+
+// run hashes in a slot, then lets the slot rest in the background.
+func (h *Hasher) run(ctx context.Context, hash func()) error {
 	select {
 	case h.slots <- struct{}{}:
-		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	start := time.Now()
+	hash()
+	release := func() { <-h.slots }
+	if rest := restAfter(time.Since(start), h.duty); rest > 0 {
+		time.AfterFunc(rest, release)
+	} else {
+		release()
+	}
+	return nil
 }
-
-func (h *Hasher) release() { <-h.slots }
 
 // parsePHC parses "$argon2id$v=19$m=…,t=…,p=…$salt$hash".
 func parsePHC(s string) (Argon2Params, []byte, []byte, error) {

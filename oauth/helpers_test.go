@@ -43,7 +43,7 @@ type testSigner struct {
 	key *ecdsa.PrivateKey
 }
 
-func newTestSigner(t *testing.T) *testSigner {
+func newTestSigner(t testing.TB) *testSigner {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +131,7 @@ func testOptions() oauth.Options {
 	}
 }
 
-func newFixture(t *testing.T, store models.Store) *fixture {
+func newFixture(t testing.TB, store models.Store) *fixture {
 	t.Helper()
 	f := &fixture{store: store, clock: &clock{t: t0}, signer: newTestSigner(t), opts: testOptions()}
 	svc, err := oauth.NewService(store, f.signer, f.opts, f.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))

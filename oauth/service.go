@@ -35,6 +35,7 @@ type Options struct {
 	// reason) before the purge deletes it. Zero: 30 days.
 	AuditRetention time.Duration
 	Argon2         Argon2Params // zero: the default cost
+	HashCPUShare   float64      // share of the CPUs hashing may take; zero: HashCPUShare
 }
 
 // Service implements the token endpoint's grants and the account operations
@@ -76,7 +77,7 @@ func NewService(store models.Store, keys Keys, opts Options, now func() time.Tim
 	case opts.RefreshReuseGrace < 0:
 		return nil, errors.New("oauth: refresh reuse grace must not be negative")
 	}
-	h, err := NewHasher(opts.Argon2)
+	h, err := NewHasher(opts.Argon2, opts.HashCPUShare)
 	if err != nil {
 		return nil, err
 	}

@@ -46,3 +46,6 @@ func (s *Store) CountStatements() (*atomic.Int64, error) {
 	}
 	return n, nil
 }
+
+// RotatePostgres is the hot-path statement (plan tests).
+const RotatePostgres = rotatePostgres

@@ -18,12 +18,17 @@ import (
 // its row lock is taken (READ COMMITTED re-checks the condition against the
 // newest committed row); the third inserts the successor. A racing
 // presentation that lost finds no spent row and returns nothing.
+//
+// The session is found through a scalar subquery on the token's primary
+// key, so that the plan (a generic one: the statement is prepared) cannot
+// start from the sessions table: written as a join, the planner came to
+// scan every live session once the table had grown, and each refresh cost
+// as many index lookups as there were live sessions.
 const rotatePostgres = `WITH sess AS (
 	UPDATE sessions s SET last_used_at = $1
-	FROM refresh_tokens t, users u
-	WHERE t.hash = $2 AND t.spent_at IS NULL AND s.id = t.session_id AND u.id = s.user_id
-		AND NOT u.disabled AND s.ended_at IS NULL AND s.client_id = $3
-		AND s.expires_at > $1 AND s.last_used_at > $4
+	WHERE s.id = (SELECT t.session_id FROM refresh_tokens t WHERE t.hash = $2 AND t.spent_at IS NULL)
+		AND s.ended_at IS NULL AND s.client_id = $3 AND s.expires_at > $1 AND s.last_used_at > $4
+		AND s.user_id = (SELECT u.id FROM users u WHERE u.id = s.user_id AND NOT u.disabled)
 	RETURNING s.id, s.user_id, s.client_id, s.scope, s.created_at, s.expires_at
 ), spent AS (
 	UPDATE refresh_tokens t SET spent_at = $1, successor_hash = $5

@@ -172,3 +172,55 @@ func TestRotationWritesNoIndexEntry(t *testing.T) {
 		t.Fatalf("read %d indexes: %v", n, err)
 	}
 }
+
+// TestRotatePlanStartsFromToken checks the generic plan of the hot-path
+// statement on a database with many live sessions: it must find the
+// session by its primary key from the token, never scan sessions. Written
+// as a join, the statement came to scan every live session per refresh.
+func TestRotatePlanStartsFromToken(t *testing.T) {
+	url := storetest.FreshSchema(t, storetest.PostgresURL(t))
+	s := storetest.OpenPostgresAt(t, url)
+	seedSession(t, s, randomBytes())
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx := t.Context()
+	for _, stmt := range []string{
+		`INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at)
+			SELECT 'bulk' || i, 'u', 'c', '', 1, 1, 9000000000000000 FROM generate_series(1, 3000) i`,
+		`INSERT INTO refresh_tokens (hash, session_id, created_at, sealed)
+			SELECT sha256(('t' || i)::bytea), 'bulk' || (i % 3000 + 1), 1, '\x00' FROM generate_series(1, 60000) i`,
+		`VACUUM`, // no ANALYZE: the plan must not hang on fresh statistics
+		`SET plan_cache_mode = force_generic_plan`,
+		`PREPARE rotate(bigint, bytea, text, bigint, bytea, bytea) AS ` + gormstore.RotatePostgres,
+	} {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%.60s: %v", stmt, err)
+		}
+	}
+	rows, err := conn.QueryContext(ctx, `EXPLAIN (COSTS OFF) EXECUTE rotate(1, '\x00', 'c', 0, '\x01', '\x02')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	p := plan.String()
+	if !strings.Contains(p, "Index Scan using sessions_pkey on sessions") || strings.Contains(p, "Seq Scan on sessions") ||
+		strings.Contains(p, "Heap Scan on sessions") || strings.Contains(p, "sessions_live_expires") {
+		t.Fatalf("the plan does not find the session through the token:\n%s", p)
+	}
+}

@@ -109,40 +109,54 @@ func FuzzDatabaseURL(f *testing.F) {
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // BenchmarkRotate measures the refresh rotation in the store: each parallel
-// worker rotates its own session's chain, always presenting the newest token.
+// worker rotates its own session's chain, always presenting the newest
+// token, by the one-step rotation (the hot path: one round trip on
+// Postgres) and by the full rules (UseRefreshToken: a transaction of four).
 func BenchmarkRotate(b *testing.B) {
+	rotations := map[string]func(s *gormstore.Store, cur, next []byte) error{
+		"OneStep": func(s *gormstore.Store, cur, next []byte) error {
+			now := time.Now()
+			_, err := s.RotateRefreshToken(b.Context(), models.Rotation{Hash: cur, ClientID: "c", SealedSuccessor: next,
+				Next: models.RefreshToken{Hash: next, CreatedAt: now}, UsedAfter: now.Add(-time.Hour)})
+			return err
+		},
+		"FullRules": func(s *gormstore.Store, cur, next []byte) error {
+			return s.UseRefreshToken(b.Context(), cur, func(st models.RefreshState) (models.RefreshChange, error) {
+				t := time.Now()
+				return models.RefreshChange{Rotate: &models.RefreshToken{Hash: next, CreatedAt: t}, SealedSuccessor: next, LastUsedAt: t}, nil
+			})
+		},
+	}
 	for _, be := range storetest.Backends() {
-		b.Run(be.Name, func(b *testing.B) {
-			s := be.Open(b)
-			ctx := b.Context()
-			if err := s.CreateUser(ctx, models.User{ID: "u", Username: "u", PasswordHash: "h", CreatedAt: time.Now()}); err != nil {
-				b.Fatal(err)
-			}
-			if err := s.CreateClient(ctx, models.Client{ID: "c", Public: true, Grants: []string{"refresh_token"}, CreatedAt: time.Now()}); err != nil {
-				b.Fatal(err)
-			}
-			var n atomic.Int64
-			b.RunParallel(func(pb *testing.PB) {
-				id := fmt.Sprintf("s%d", n.Add(1))
-				now := time.Now()
-				cur := randomBytes()
-				if _, err := s.CreateSession(ctx, models.Session{ID: id, UserID: "u", ClientID: "c", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
-					models.RefreshToken{Hash: cur, CreatedAt: now}, 0); err != nil {
+		for _, path := range []string{"OneStep", "FullRules"} {
+			b.Run(be.Name+"/"+path, func(b *testing.B) {
+				s := be.Open(b)
+				ctx := b.Context()
+				if err := s.CreateUser(ctx, models.User{ID: "u", Username: "u", PasswordHash: "h", CreatedAt: time.Now()}); err != nil {
 					b.Fatal(err)
 				}
-				for pb.Next() {
-					next := randomBytes()
-					err := s.UseRefreshToken(ctx, cur, func(st models.RefreshState) (models.RefreshChange, error) {
-						t := time.Now()
-						return models.RefreshChange{Rotate: &models.RefreshToken{Hash: next, CreatedAt: t}, SealedSuccessor: next, LastUsedAt: t}, nil
-					})
-					if err != nil {
+				if err := s.CreateClient(ctx, models.Client{ID: "c", Public: true, Grants: []string{"refresh_token"}, CreatedAt: time.Now()}); err != nil {
+					b.Fatal(err)
+				}
+				var n atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					id := fmt.Sprintf("s%d", n.Add(1))
+					now := time.Now()
+					cur := randomBytes()
+					if _, err := s.CreateSession(ctx, models.Session{ID: id, UserID: "u", ClientID: "c", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
+						models.RefreshToken{Hash: cur, CreatedAt: now}, 0); err != nil {
 						b.Fatal(err)
 					}
-					cur = next
-				}
+					for pb.Next() {
+						next := randomBytes()
+						if err := rotations[path](s, cur, next); err != nil {
+							b.Fatal(err)
+						}
+						cur = next
+					}
+				})
 			})
-		})
+		}
 	}
 }
 
