@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"sync"
 	"testing"
 
 	"github.com/batonhq/baton/models/storetest"
@@ -24,4 +25,38 @@ func BenchmarkAuthenticateClient(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestClientSecretVerifiedOnce races 200 first authentications of one
+// client with the same secret: they share one argon2id verification, and
+// later ones cost none.
+func TestClientSecretVerifiedOnce(t *testing.T) {
+	f := newFixture(t, storetest.OpenSQLite(t))
+	before := f.svc.Hashes()
+	cred := oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: oauth.AuthBasic}
+	var wg sync.WaitGroup
+	errs := make(chan error, 200)
+	for range 200 {
+		wg.Go(func() {
+			if _, err := f.svc.AuthenticateClient(t.Context(), cred); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n := f.svc.Hashes() - before; n < 1 || n > 3 {
+		t.Fatalf("%d argon2id verifications for 200 concurrent authentications with one secret", n)
+	}
+	wrong := oauth.ClientCredentials{ID: serviceID, Secret: "wrong", Method: oauth.AuthBasic}
+	before = f.svc.Hashes()
+	if _, err := f.svc.AuthenticateClient(t.Context(), wrong); err == nil {
+		t.Fatal("a wrong secret authenticated")
+	}
+	if f.svc.Hashes() == before {
+		t.Fatal("a wrong secret was not verified with argon2id")
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/batonhq/baton/models"
 )
 
@@ -25,6 +27,10 @@ type clientCache struct {
 	key []byte
 	mu  sync.RWMutex
 	m   map[string]cachedClient
+	// verify runs one argon2id verification for concurrent requests
+	// presenting the same secret for the same client (a service starting
+	// its workers at once), instead of one each in the hashing queue.
+	verify singleflight.Group
 }
 
 type cachedClient struct {
@@ -80,9 +86,19 @@ func (s *Service) secretOK(ctx context.Context, cl models.Client, secret string)
 	if e.macHash == cl.SecretHash && e.mac != nil && hmac.Equal(e.mac, mac) {
 		return true, nil
 	}
-	ok, err := s.hasher.Verify(ctx, cl.SecretHash, secret)
-	if err != nil || !ok {
-		return false, err
+	// The shared verification outlives a caller that gives up; each caller
+	// waits for it only as long as its own request lasts.
+	done := s.clients.verify.DoChan(cl.ID+"\x00"+cl.SecretHash+"\x00"+string(mac), func() (any, error) {
+		return s.hasher.Verify(context.WithoutCancel(ctx), cl.SecretHash, secret)
+	})
+	var r singleflight.Result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	if r.Err != nil || !r.Val.(bool) {
+		return false, r.Err
 	}
 	s.clients.mu.Lock()
 	e = s.clients.m[cl.ID]

@@ -10,6 +10,7 @@ import (
 	"math"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -48,7 +49,8 @@ type Hasher struct {
 	params Argon2Params
 	slots  chan struct{}
 	duty   float64
-	dummy  string // verified against when there is no stored hash
+	dummy  string       // verified against when there is no stored hash
+	runs   atomic.Int64 // hashes computed (tests)
 }
 
 // NewHasher returns a hasher; zero params mean the default (19 MiB, t=2,
@@ -130,6 +132,7 @@ func (h *Hasher) run(ctx context.Context, hash func()) error {
 	}
 	start := time.Now()
 	hash()
+	h.runs.Add(1)
 	release := func() { <-h.slots }
 	if rest := restAfter(time.Since(start), h.duty); rest > 0 {
 		time.AfterFunc(rest, release)

@@ -46,8 +46,10 @@ const (
 	touchSessionSQLite = `UPDATE sessions SET last_used_at = ?
 	WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ? AND spent_at IS NULL)
 		AND ended_at IS NULL AND client_id = ? AND expires_at > ? AND last_used_at > ?
-		AND user_id IN (SELECT id FROM users WHERE NOT disabled)
-	RETURNING id, user_id, client_id, scope, created_at, expires_at`
+		AND user_id IN (SELECT id FROM users WHERE NOT disabled)`
+	// RETURNING through the driver cost more than this second statement.
+	touchedSessionSQLite = `SELECT id, user_id, client_id, scope, created_at, expires_at FROM sessions
+	WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = ?)`
 	spendToken = `UPDATE refresh_tokens SET spent_at = ?, successor_hash = ? WHERE hash = ? AND spent_at IS NULL`
 )
 
@@ -78,9 +80,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r models.Rotation) (mode
 		}
 	} else {
 		err = s.transaction(ctx, func(tx *gorm.DB) error {
-			res := tx.Raw(touchSessionSQLite, now, r.Hash, r.ClientID, now, usedAfter).Scan(&row)
+			res := tx.Exec(touchSessionSQLite, now, r.Hash, r.ClientID, now, usedAfter)
 			if res.Error != nil || res.RowsAffected == 0 {
 				return errors.Join(res.Error, models.ErrNotRotated)
+			}
+			if err := tx.Raw(touchedSessionSQLite, r.Hash).Scan(&row).Error; err != nil {
+				return err
 			}
 			res = tx.Exec(spendToken, now, r.Next.Hash, r.Hash)
 			if res.Error != nil {
