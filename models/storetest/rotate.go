@@ -116,9 +116,10 @@ func testRotateRefused(t *testing.T, s models.Store) {
 	}
 }
 
-// testRotateParallel races one-step rotations and full-rules rotations of
-// one token: exactly one wins, every loser sees the winner's successor, and
-// the session keeps exactly one current token.
+// testRotateParallel races 100 one-step rotations and 100 full-rules
+// rotations of one token: exactly one wins, none fails (a one-step loser is
+// ErrNotRotated, a full-rules loser sees the token spent), and the session
+// keeps exactly the winner's successor as its one current token.
 func testRotateParallel(t *testing.T, s models.Store) {
 	sess, tok := seed(t, s)
 	const n = 200
