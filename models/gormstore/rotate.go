@@ -81,8 +81,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r models.Rotation) (mode
 	} else {
 		err = s.transaction(ctx, func(tx *gorm.DB) error {
 			res := tx.Exec(touchSessionSQLite, now, r.Hash, r.ClientID, now, usedAfter)
-			if res.Error != nil || res.RowsAffected == 0 {
-				return errors.Join(res.Error, models.ErrNotRotated)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 0 {
+				return models.ErrNotRotated
 			}
 			if err := tx.Raw(touchedSessionSQLite, r.Hash).Scan(&row).Error; err != nil {
 				return err
