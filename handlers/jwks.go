@@ -17,7 +17,7 @@ type KeySet interface {
 
 // jwksHandler serves GET /.well-known/jwks.json (RFC 7517) from memory:
 // every resource server fetches it, so it writes precomputed bytes and
-// header values and allocates nothing of its own.
+// header values (all but the ETag's one-element slice).
 type jwksHandler struct {
 	keys         KeySet
 	cacheControl []string

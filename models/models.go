@@ -214,7 +214,8 @@ type Store interface {
 	// database allows it, when all of these hold at Next.CreatedAt: the
 	// token is current, its session is live, issued to r.ClientID, before
 	// its ExpiresAt and last used after r.UsedAfter, and its user is
-	// enabled. It returns the session as it was before. Otherwise it
+	// enabled. It returns the session as the rotation left it (LastUsedAt
+	// is Next.CreatedAt). Otherwise it
 	// returns ErrNotRotated and rotates nothing (it may still have touched
 	// the session's LastUsedAt when a racing presentation spent the token
 	// first); the caller then runs UseRefreshToken.

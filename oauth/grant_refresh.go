@@ -30,8 +30,9 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 	if req.RefreshToken == "" {
 		return TokenResponse{}, ErrInvalidRequest.Describe("refresh_token is required")
 	}
+	presented := hashToken(req.RefreshToken)
 	if len(req.Scope) == 0 { // no narrowing asked: the common refresh may take one step
-		resp, err := s.rotateOneStep(ctx, client, req)
+		resp, err := s.rotateOneStep(ctx, client, req, presented)
 		if !errors.Is(err, models.ErrNotRotated) {
 			return resp, err
 		}
@@ -39,7 +40,7 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 	policy := refreshPolicy{idle: s.opts.RefreshIdleTTL, grace: s.opts.RefreshReuseGrace}
 	var out refreshOutcome
 	var sess models.Session
-	err := s.store.UseRefreshToken(ctx, hashToken(req.RefreshToken), func(st models.RefreshState) (models.RefreshChange, error) {
+	err := s.store.UseRefreshToken(ctx, presented, func(st models.RefreshState) (models.RefreshChange, error) {
 		sess = st.Session
 		var err error
 		out, err = decideRefresh(st, client.ID, req, s.now(), policy)
@@ -79,14 +80,14 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 // round trip; anything else (an unknown or spent token, an ended, expired
 // or idle session, another client, a disabled user) comes back as
 // models.ErrNotRotated, and the full rules below decide.
-func (s *Service) rotateOneStep(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
+func (s *Service) rotateOneStep(ctx context.Context, client models.Client, req TokenRequest, presented []byte) (TokenResponse, error) {
 	now := s.now()
-	out, err := rotate(models.RefreshToken{}, req.RefreshToken, now, nil)
+	out, err := rotate(req.RefreshToken, now, nil)
 	if err != nil {
 		return TokenResponse{}, err
 	}
 	sess, err := s.store.RotateRefreshToken(ctx, models.Rotation{
-		Hash: hashToken(req.RefreshToken), ClientID: client.ID,
+		Hash: presented, ClientID: client.ID,
 		Next: *out.change.Rotate, SealedSuccessor: out.change.SealedSuccessor,
 		UsedAfter: now.Add(-s.opts.RefreshIdleTTL),
 	})
@@ -127,7 +128,7 @@ func decideRefresh(st models.RefreshState, clientID string, req TokenRequest, no
 		return refreshOutcome{}, ErrInvalidScope.Describe("requested scope exceeds the scope granted to the session")
 	}
 	if st.Token.Current() { // rule 1: rotate
-		return rotate(st.Token, req.RefreshToken, now, scope)
+		return rotate(req.RefreshToken, now, scope)
 	}
 	// Rule 2: a concurrent presentation gets the same successor.
 	if now.Sub(st.Token.SpentAt) <= p.grace && st.Successor != nil && st.Successor.Current() && len(st.Token.SealedSuccessor) > 0 {
@@ -140,14 +141,15 @@ func decideRefresh(st models.RefreshState, clientID string, req TokenRequest, no
 	return end(models.EndReuseDetected, "refresh token has already been used") // rule 3
 }
 
-// rotate spends the presented token and issues its successor.
-func rotate(cur models.RefreshToken, presented string, now time.Time, scope []string) (refreshOutcome, error) {
+// rotate spends the presented token and issues its successor; the store
+// puts the successor in the presented token's session.
+func rotate(presented string, now time.Time, scope []string) (refreshOutcome, error) {
 	successor := newOpaque(tokenBytes)
 	sealed, err := sealSuccessor(presented, successor)
 	if err != nil {
 		return refreshOutcome{}, fmt.Errorf("seal successor: %w", err)
 	}
-	next := models.RefreshToken{Hash: hashToken(successor), SessionID: cur.SessionID, CreatedAt: now}
+	next := models.RefreshToken{Hash: hashToken(successor), CreatedAt: now}
 	return refreshOutcome{
 		change:    models.RefreshChange{Rotate: &next, SealedSuccessor: sealed, LastUsedAt: now},
 		successor: successor,

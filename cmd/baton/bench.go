@@ -196,7 +196,7 @@ func (l *loader) measure(ctx context.Context, target string, workers []request) 
 func (l *loader) worker(ctx context.Context) (request, error) {
 	c := &benchConn{base: l.base}
 	fixed := func(req *http.Request) (request, error) {
-		raw, err := c.encode(req)
+		raw, err := encode(req)
 		if err != nil {
 			return nil, err
 		}
@@ -278,7 +278,7 @@ type benchConn struct {
 }
 
 // encode serialises a request once, for workers that send the same bytes.
-func (c *benchConn) encode(req *http.Request) ([]byte, error) {
+func encode(req *http.Request) ([]byte, error) {
 	var b bytes.Buffer
 	if err := req.Write(&b); err != nil {
 		return nil, err
@@ -291,8 +291,12 @@ func (c *benchConn) encode(req *http.Request) ([]byte, error) {
 func (c *benchConn) roundTrip(ctx context.Context, raw []byte) (int, []byte, error) {
 	if c.conn == nil {
 		host, port := c.base.Hostname(), c.base.Port()
-		if port == "" {
-			port = map[bool]string{true: "443", false: "80"}[c.base.Scheme == "https"]
+		switch {
+		case port != "":
+		case c.base.Scheme == "https":
+			port = "443"
+		default:
+			port = "80"
 		}
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
@@ -354,7 +358,7 @@ func (l *loader) baseline(ctx context.Context) (benchResult, error) {
 	contentType := "application/json"
 	if l.cmd.Mode == "jwks" {
 		c := &benchConn{base: l.base}
-		raw, err := c.encode(l.get("/.well-known/jwks.json"))
+		raw, err := encode(l.get("/.well-known/jwks.json"))
 		if err != nil {
 			return benchResult{}, err
 		}

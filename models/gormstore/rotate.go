@@ -62,15 +62,6 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r models.Rotation) (mode
 	if s.dialect == dialectPostgres {
 		// database/sql directly: the statement is fixed, and GORM's
 		// statement building would cost more than the rest of the call.
-		// Wait in line here rather than in database/sql, which hands a
-		// freed connection to a random waiter: under a queue that random
-		// order is what makes the slowest requests slow.
-		select {
-		case s.gate <- struct{}{}:
-		case <-ctx.Done():
-			return models.Session{}, ctx.Err()
-		}
-		defer func() { <-s.gate }()
 		err = s.retry(ctx, func() error {
 			return s.sqlDB.QueryRowContext(ctx, rotatePostgres, now, r.Hash, r.ClientID, usedAfter, r.Next.Hash, r.SealedSuccessor).
 				Scan(&row.ID, &row.UserID, &row.ClientID, &row.Scope, &row.CreatedAt, &row.ExpiresAt)

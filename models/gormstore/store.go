@@ -35,7 +35,7 @@ const (
 
 // Store is a models.Store on a GORM database.
 type Store struct {
-	gate    chan struct{} // FIFO admission to the pool on the hot path (rotate.go)
+	gate    chan struct{} // one slot per connection: transactions wait in FIFO order (retry)
 	db      *gorm.DB
 	sqlDB   *sql.DB // under db, for the refresh hot path (rotate.go)
 	dialect string
@@ -70,26 +70,23 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 	if err != nil {
 		return nil, fmt.Errorf("gormstore: %w", err)
 	}
+	conns := 4 * runtime.GOMAXPROCS(0) // Postgres: a few per core keep the database busy
 	if dialect == dialectSQLite {
 		// One connection: SQLite has one writer, and a pool would only
 		// queue inside SQLite's lock instead of in Go.
-		sqlDB.SetMaxOpenConns(1)
+		conns = 1
 	} else {
-		sqlDB.SetMaxOpenConns(poolSize())
-		sqlDB.SetMaxIdleConns(poolSize())
+		sqlDB.SetMaxIdleConns(conns)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	s := &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, gate: make(chan struct{}, poolSize())}
+	sqlDB.SetMaxOpenConns(conns)
+	s := &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, gate: make(chan struct{}, conns)}
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("gormstore: connect: %w", err)
 	}
 	return s, nil
 }
-
-// poolSize is the number of Postgres connections: a few per core keeps
-// the database busy while requests wait in Go, where waiting is cheap.
-func poolSize() int { return 4 * runtime.GOMAXPROCS(0) }
 
 // parseURL maps baton's database URL to a GORM dialect and driver DSN.
 func parseURL(raw string) (dialect, dsn string, err error) {
@@ -152,10 +149,22 @@ func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) err
 
 // retry runs fn, which is one transaction, again on Postgres serialization
 // failures (40001) and deadlocks (40P01), at most maxAttempts times.
+//
+// Each attempt first takes a slot of s.gate, one per connection, so that
+// transactions wait for a connection here, in FIFO order, and not in
+// database/sql, which hands a freed connection to a random waiter: under a
+// queue that random order is what makes the slowest requests slow (p99 of
+// refreshes at c=32: 104 ms with it, 46 ms with the gate on this machine).
 func (s *Store) retry(ctx context.Context, fn func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {
+		select {
+		case s.gate <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		err = fn()
+		<-s.gate
 		if err == nil || !retryable(err) || attempt == maxAttempts {
 			return translate(err)
 		}

@@ -113,15 +113,15 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 // token, by the one-step rotation (the hot path: one round trip on
 // Postgres) and by the full rules (UseRefreshToken: a transaction of four).
 func BenchmarkRotate(b *testing.B) {
-	rotations := map[string]func(s *gormstore.Store, cur, next []byte) error{
-		"OneStep": func(s *gormstore.Store, cur, next []byte) error {
+	rotations := map[string]func(ctx context.Context, s *gormstore.Store, cur, next []byte) error{
+		"OneStep": func(ctx context.Context, s *gormstore.Store, cur, next []byte) error {
 			now := time.Now()
-			_, err := s.RotateRefreshToken(b.Context(), models.Rotation{Hash: cur, ClientID: "c", SealedSuccessor: next,
+			_, err := s.RotateRefreshToken(ctx, models.Rotation{Hash: cur, ClientID: "c", SealedSuccessor: next,
 				Next: models.RefreshToken{Hash: next, CreatedAt: now}, UsedAfter: now.Add(-time.Hour)})
 			return err
 		},
-		"FullRules": func(s *gormstore.Store, cur, next []byte) error {
-			return s.UseRefreshToken(b.Context(), cur, func(st models.RefreshState) (models.RefreshChange, error) {
+		"FullRules": func(ctx context.Context, s *gormstore.Store, cur, next []byte) error {
+			return s.UseRefreshToken(ctx, cur, func(st models.RefreshState) (models.RefreshChange, error) {
 				t := time.Now()
 				return models.RefreshChange{Rotate: &models.RefreshToken{Hash: next, CreatedAt: t}, SealedSuccessor: next, LastUsedAt: t}, nil
 			})
@@ -149,7 +149,7 @@ func BenchmarkRotate(b *testing.B) {
 					}
 					for pb.Next() {
 						next := randomBytes()
-						if err := rotations[path](s, cur, next); err != nil {
+						if err := rotations[path](ctx, s, cur, next); err != nil {
 							b.Fatal(err)
 						}
 						cur = next
