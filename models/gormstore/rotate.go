@@ -2,7 +2,6 @@ package gormstore
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 
@@ -60,14 +59,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, r models.Rotation) (mode
 	var row sessionRow
 	var err error
 	if s.dialect == dialectPostgres {
-		// database/sql directly: the statement is fixed, and GORM's
-		// statement building would cost more than the rest of the call.
-		err = s.retry(ctx, func() error {
-			return s.sqlDB.QueryRowContext(ctx, rotatePostgres, now, r.Hash, r.ClientID, usedAfter, r.Next.Hash, r.SealedSuccessor).
-				Scan(&row.ID, &row.UserID, &row.ClientID, &row.Scope, &row.CreatedAt, &row.ExpiresAt)
-		})
-		if errors.Is(err, sql.ErrNoRows) {
-			return models.Session{}, models.ErrNotRotated
+		row, err = s.rotations.rotate(ctx, r) // batch.go
+		if errors.Is(err, models.ErrNotRotated) {
+			return models.Session{}, err
 		}
 	} else {
 		err = s.transaction(ctx, func(tx *gorm.DB) error {

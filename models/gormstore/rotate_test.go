@@ -28,21 +28,8 @@ func TestRotateLosesToCommittedRotation(t *testing.T) {
 	first, theirs, mine := randomBytes(), randomBytes(), randomBytes()
 	seedSession(t, s, first)
 
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	ctx := t.Context()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	var holder int
-	if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid() FROM sessions WHERE id = 's1' FOR UPDATE`).Scan(&holder); err != nil {
-		t.Fatal(err)
-	}
+	_, tx, waitBlocked := lockSession(t, url, "s1")
 
 	now := time.Now()
 	done := make(chan error, 1)
@@ -51,17 +38,7 @@ func TestRotateLosesToCommittedRotation(t *testing.T) {
 			Next: models.RefreshToken{Hash: mine, CreatedAt: now}, SealedSuccessor: []byte("x")})
 		done <- err
 	}()
-	for waiting := 0; waiting == 0; {
-		select {
-		case err := <-done:
-			t.Fatalf("the rotation did not wait for the session's lock: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
-		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
-			WHERE $1 = ANY(pg_blocking_pids(pid))`, holder).Scan(&waiting); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitBlocked(done)
 	at := now.UnixMicro()
 	if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET spent_at = $1, successor_hash = $2 WHERE hash = $3`, at, theirs, first); err != nil {
 		t.Fatal(err)
@@ -78,6 +55,39 @@ func TestRotateLosesToCommittedRotation(t *testing.T) {
 	cur, err := s.CurrentRefreshTokens(ctx, "s1")
 	if err != nil || len(cur) != 1 || string(cur[0].Hash) != string(theirs) {
 		t.Fatalf("current tokens %d (%v), want only the winner's successor", len(cur), err)
+	}
+}
+
+// lockSession holds the row lock of session id in a transaction on a
+// connection of its own. waitBlocked returns once another backend waits for
+// that lock; it fails the test if a value arrives on gaveUp first.
+func lockSession(t *testing.T, url, id string) (db *sql.DB, tx *sql.Tx, waitBlocked func(gaveUp <-chan error)) {
+	t.Helper()
+	ctx := t.Context()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if tx, err = db.BeginTx(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tx.Rollback() })
+	var holder int
+	if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid() FROM sessions WHERE id = $1 FOR UPDATE`, id).Scan(&holder); err != nil {
+		t.Fatal(err)
+	}
+	return db, tx, func(gaveUp <-chan error) {
+		for waiting := 0; waiting == 0; {
+			select {
+			case err := <-gaveUp:
+				t.Fatalf("the rotation did not wait for the session's lock: %v", err)
+			case <-time.After(5 * time.Millisecond):
+			}
+			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, holder).Scan(&waiting); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 

@@ -35,11 +35,12 @@ const (
 
 // Store is a models.Store on a GORM database.
 type Store struct {
-	gate    chan struct{} // one slot per connection: transactions wait in FIFO order (retry)
-	db      *gorm.DB
-	sqlDB   *sql.DB // under db, for the refresh hot path (rotate.go)
-	dialect string
-	log     *slog.Logger
+	gate      chan struct{} // one slot per connection: transactions wait in FIFO order (retry)
+	db        *gorm.DB
+	sqlDB     *sql.DB          // under db, for the refresh hot path (rotate.go)
+	rotations *rotationBatcher // Postgres: group commit of one-step rotations (batch.go)
+	dialect   string
+	log       *slog.Logger
 }
 
 var _ models.Store = (*Store)(nil)
@@ -81,6 +82,7 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 	}
 	sqlDB.SetMaxOpenConns(conns)
 	s := &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, gate: make(chan struct{}, conns)}
+	s.rotations = &rotationBatcher{write: s.writeRotations}
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("gormstore: connect: %w", err)

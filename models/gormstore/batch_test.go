@@ -1,0 +1,101 @@
+package gormstore_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore"
+	"github.com/batonhq/baton/models/storetest"
+)
+
+// TestRotationsShareCommits shows group commit on Postgres from the
+// database's side: rotations that wait while a batch is being written go
+// together, in one transaction, so their successors carry one xmin. The
+// first batch is held on a session's row lock; the rotations of 50 other
+// sessions must go meanwhile (a second batch goes once a few wait), all
+// succeed, and share transactions; the held one completes once the lock is
+// released.
+func TestRotationsShareCommits(t *testing.T) {
+	url := storetest.FreshSchema(t, storetest.PostgresURL(t))
+	s := storetest.OpenPostgresAt(t, url)
+	ctx, now := t.Context(), time.Now()
+	const others = 50
+	firsts := make([][]byte, others+1)
+	for i := range firsts {
+		firsts[i] = randomBytes()
+	}
+	seedSession(t, s, firsts[0]) // session s1, user u, client c
+	for i := 1; i <= others; i++ {
+		sess := models.Session{ID: fmt.Sprint("o", i), UserID: "u", ClientID: "c", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}
+		if _, err := s.CreateSession(ctx, sess, models.RefreshToken{Hash: firsts[i], CreatedAt: now}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	db, tx, waitBlocked := lockSession(t, url, "s1")
+
+	successors := make([][]byte, others+1)
+	errs := make([]error, others+1)
+	rotate := func(i int) {
+		successors[i] = randomBytes()
+		_, errs[i] = s.RotateRefreshToken(ctx, models.Rotation{Hash: firsts[i], ClientID: "c", UsedAfter: now.Add(-time.Hour),
+			Next: models.RefreshToken{Hash: successors[i], CreatedAt: time.Now()}, SealedSuccessor: []byte("x")})
+	}
+	held := make(chan error, 1)
+	go func() { rotate(0); held <- errs[0] }()
+	waitBlocked(held)
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for i := 1; i <= others; i++ {
+		wg.Go(func() {
+			rotate(i)
+			mu.Lock()
+			done++
+			mu.Unlock()
+		})
+	}
+	// Fewer than SecondBatchAt rotations may be left waiting for the held
+	// batch; all the others go past it.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := done
+		mu.Unlock()
+		if n > others-gormstore.SecondBatchAt {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d rotations went while one batch waited for a lock", n, others)
+		}
+	}
+	select {
+	case <-held:
+		t.Fatal("the held rotation did not wait for the session's lock")
+	default:
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	<-held
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("rotation %d: %v", i, err)
+		}
+	}
+
+	var rows, commits int
+	if err := db.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT xmin::text) FROM refresh_tokens WHERE hash = ANY($1)`,
+		successors[1:]).Scan(&rows, &commits); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d rotations in %d transactions", rows, commits)
+	if rows != others || commits > others-gormstore.SecondBatchAt+1 {
+		t.Fatalf("%d successors in %d transactions: want %d successors and batches of at least %d",
+			rows, commits, others, gormstore.SecondBatchAt)
+	}
+}
