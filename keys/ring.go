@@ -58,7 +58,7 @@ type snapshot struct {
 	kid     string
 	alg     jose.SignatureAlgorithm
 	priv    crypto.Signer
-	signers sync.Map                   // typ → jose.Signer
+	signers sync.Map                   // typ → *compactSigner
 	public  map[string]jose.JSONWebKey // published keys by kid
 	jwks    []byte
 	etag    string
@@ -240,24 +240,19 @@ func (r *Ring) Sign(_ context.Context, typ string, payload []byte) (string, erro
 	if err != nil {
 		return "", err
 	}
-	jws, err := signer.Sign(payload)
-	if err != nil {
-		return "", fmt.Errorf("keys: sign: %w", err)
-	}
-	return jws.CompactSerialize()
+	return signer.Sign(payload)
 }
 
-func (s *snapshot) signer(typ string) (jose.Signer, error) {
+func (s *snapshot) signer(typ string) (*compactSigner, error) {
 	if v, ok := s.signers.Load(typ); ok {
-		return v.(jose.Signer), nil
+		return v.(*compactSigner), nil
 	}
-	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: s.alg, Key: jose.JSONWebKey{Key: s.priv, KeyID: s.kid}}, opts)
+	signer, err := newCompactSigner(string(s.alg), s.kid, typ, s.priv)
 	if err != nil {
-		return nil, fmt.Errorf("keys: signer: %w", err)
+		return nil, err
 	}
 	v, _ := s.signers.LoadOrStore(typ, signer)
-	return v.(jose.Signer), nil
+	return v.(*compactSigner), nil
 }
 
 // JWKS returns the published key set as JSON and its strong ETag.

@@ -91,6 +91,10 @@ func TestSignAndVerifyEachAlg(t *testing.T) {
 			if err := verify(t, tok, jwks); err != nil {
 				t.Fatal(err)
 			}
+			jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+			if err != nil || jws.Signatures[0].Header.Algorithm != alg || string(jws.UnsafePayloadWithoutVerification()) != `{"sub":"x"}` {
+				t.Fatalf("token %s (%v): want alg %s and the payload as given", tok, err, alg)
+			}
 			if !strings.Contains(string(jwks), `"alg":"`+alg+`"`) || !strings.Contains(string(jwks), `"use":"sig"`) {
 				t.Fatalf("JWKS %s", jwks)
 			}
