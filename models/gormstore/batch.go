@@ -1,8 +1,10 @@
 package gormstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -106,6 +108,11 @@ func (b *rotationBatcher) flush() {
 		if len(calls) == 0 {
 			continue
 		}
+		// Each statement locks the session of the token it presents, so
+		// batches lock in the order of their tokens: sorted, any two
+		// batches (of this instance or another) that share sessions lock
+		// them in the same order and cannot deadlock each other.
+		slices.SortFunc(calls, func(a, b *rotationCall) int { return bytes.Compare(a.r.Hash, b.r.Hash) })
 		// The batch is not any one caller's: it outlives a caller that
 		// goes away, within a deadline of its own.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(calls[0].ctx), batchDeadline)
