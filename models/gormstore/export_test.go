@@ -49,6 +49,3 @@ func (s *Store) CountStatements() (*atomic.Int64, error) {
 
 // RotatePostgres is the hot-path statement (plan tests).
 const RotatePostgres = rotatePostgres
-
-// SecondBatchAt is how many rotations wait before a second batch goes.
-const SecondBatchAt = secondBatchAt
