@@ -10,8 +10,10 @@ import (
 	"github.com/batonhq/baton/models"
 )
 
-// rotatePostgres is the refresh hot path as one autocommitted statement:
-// one round trip, one transaction. The first step locks the session row
+// rotatePostgres is the refresh hot path as one statement. Alone it is one
+// round trip and one transaction; under concurrency it goes in a batch with
+// the other waiting rotations, which share one round trip and one
+// transaction (batch.go). The first step locks the session row
 // (every other writer of a rotation locks it first too) while checking that
 // it may rotate; the second spends the token if it is still current when
 // its row lock is taken (READ COMMITTED re-checks the condition against the

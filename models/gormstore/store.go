@@ -82,7 +82,9 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 	}
 	sqlDB.SetMaxOpenConns(conns)
 	s := &Store{db: db, sqlDB: sqlDB, dialect: dialect, log: log, gate: make(chan struct{}, conns)}
-	s.rotations = &rotationBatcher{write: s.writeRotations}
+	if dialect == dialectPostgres {
+		s.rotations = &rotationBatcher{write: s.writeRotations}
+	}
 	if err := s.Ping(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("gormstore: connect: %w", err)
