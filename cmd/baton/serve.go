@@ -24,8 +24,9 @@ type serveCmd struct{}
 // nearly everything a request allocates is garbage when it ends, so at Go's
 // default of 100 the collector ran every few milliseconds and took about an
 // eighth of the server's CPU. At 400, client_credentials at concurrency 8
-// went from 0.38 to 0.46 of a bare net/http handler (docs/PERFORMANCE.md),
-// for a resident set of about 50 MiB after a minute of refreshes at c=32.
+// went from 0.38-0.39 to 0.45-0.48 of a bare net/http handler (two pairs,
+// docs/PERFORMANCE.md), for a resident set of 51-62 MiB after a minute of
+// refreshes at c=32.
 const serveGCPercent = 400
 
 // Run starts the server: migrate, load keys, serve until the context ends.

@@ -37,7 +37,7 @@ const (
 type Store struct {
 	gate      chan struct{} // one slot per connection: transactions wait in FIFO order (retry)
 	db        *gorm.DB
-	sqlDB     *sql.DB          // under db, for the refresh hot path (rotate.go)
+	sqlDB     *sql.DB          // under db, for the refresh hot path (batch.go)
 	rotations *rotationBatcher // Postgres: group commit of one-step rotations (batch.go)
 	dialect   string
 	log       *slog.Logger
