@@ -139,7 +139,7 @@ func (b *rotationBatcher) takeLocked() []*rotationCall {
 		}
 		calls = append(calls, c)
 	}
-	b.pending = append(b.pending[:0], b.pending[n:]...)
+	b.pending = slices.Delete(b.pending, 0, n) // zeroes the tail: no call is kept alive
 	return calls
 }
 
