@@ -49,3 +49,6 @@ func (s *Store) CountStatements() (*atomic.Int64, error) {
 
 // RotatePostgres is the hot-path statement (plan tests).
 const RotatePostgres = rotatePostgres
+
+// Translate is translate (tests of the error mapping).
+var Translate = translate

@@ -2,7 +2,6 @@ package gormstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"gorm.io/gorm"
@@ -54,44 +53,49 @@ const (
 	spendToken = `UPDATE refresh_tokens SET spent_at = ?, successor_hash = ? WHERE hash = ? AND spent_at IS NULL`
 )
 
-// RotateRefreshToken is models.Store's one-step rotation.
+// RotateRefreshToken is models.Store's one-step rotation: on Postgres the
+// statement above, written with other waiting rotations (batch.go); on
+// SQLite the same checks in one local transaction. Both come back through
+// Store.retry, so their errors are already translated.
 func (s *Store) RotateRefreshToken(ctx context.Context, r models.Rotation) (models.Session, error) {
-	now := int64(toMicros(r.Next.CreatedAt))
-	usedAfter := int64(toMicros(r.UsedAfter))
 	var row sessionRow
 	var err error
 	if s.dialect == dialectPostgres {
-		row, err = s.rotations.rotate(ctx, r) // batch.go
-		if errors.Is(err, models.ErrNotRotated) {
-			return models.Session{}, err
-		}
+		row, err = s.rotations.rotate(ctx, r)
 	} else {
-		err = s.transaction(ctx, func(tx *gorm.DB) error {
-			res := tx.Exec(touchSessionSQLite, now, r.Hash, r.ClientID, now, usedAfter)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected == 0 {
-				return models.ErrNotRotated
-			}
-			if err := tx.Raw(touchedSessionSQLite, r.Hash).Scan(&row).Error; err != nil {
-				return err
-			}
-			res = tx.Exec(spendToken, now, r.Next.Hash, r.Hash)
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected != 1 {
-				return fmt.Errorf("gormstore: rotate: %w: token already spent", models.ErrConflict)
-			}
-			next := newTokenRow(r.Next)
-			next.SessionID, next.Sealed = row.ID, r.SealedSuccessor
-			return tx.Create(&next).Error
-		})
+		row, err = s.rotateSQLite(ctx, r)
 	}
 	if err != nil {
-		return models.Session{}, translate(err)
+		return models.Session{}, err
 	}
-	row.LastUsedAt = micros(now)
+	row.LastUsedAt = toMicros(r.Next.CreatedAt)
 	return row.model(), nil
+}
+
+func (s *Store) rotateSQLite(ctx context.Context, r models.Rotation) (sessionRow, error) {
+	now, usedAfter := int64(toMicros(r.Next.CreatedAt)), int64(toMicros(r.UsedAfter))
+	var row sessionRow
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		res := tx.Exec(touchSessionSQLite, now, r.Hash, r.ClientID, now, usedAfter)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return models.ErrNotRotated
+		}
+		if err := tx.Raw(touchedSessionSQLite, r.Hash).Scan(&row).Error; err != nil {
+			return err
+		}
+		res = tx.Exec(spendToken, now, r.Next.Hash, r.Hash)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected != 1 {
+			return fmt.Errorf("gormstore: rotate: %w: token already spent", models.ErrConflict)
+		}
+		next := newTokenRow(r.Next)
+		next.SessionID, next.Sealed = row.ID, r.SealedSuccessor
+		return tx.Create(&next).Error
+	})
+	return row, err
 }

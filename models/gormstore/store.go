@@ -123,20 +123,12 @@ func parseURL(raw string) (dialect, dsn string, err error) {
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
-	return sqlDB.PingContext(ctx)
+	return s.sqlDB.PingContext(ctx)
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
-	return sqlDB.Close()
+	return s.sqlDB.Close()
 }
 
 // Dialect returns "sqlite" or "postgres".
@@ -185,11 +177,15 @@ func retryable(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
 }
 
-// translate maps GORM errors to models sentinels.
+// translate maps GORM errors to models sentinels. An error it has mapped
+// already comes back unchanged, so a caller of retry (which translates)
+// may translate again.
 func translate(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, models.ErrNotFound), errors.Is(err, models.ErrAlreadyExists), errors.Is(err, models.ErrUnavailable):
+		return err
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return models.ErrNotFound
 	case errors.Is(err, gorm.ErrDuplicatedKey):

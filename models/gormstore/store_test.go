@@ -3,14 +3,18 @@ package gormstore_test
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/models/gormstore"
@@ -164,4 +168,24 @@ func randomBytes() []byte {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return b
+}
+
+// TestTranslateOnce: an error that went through Store.retry (which
+// translates) may be translated again by its caller without its message
+// growing a second prefix or losing its sentinel.
+func TestTranslateOnce(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want error
+	}{
+		{gorm.ErrRecordNotFound, models.ErrNotFound},
+		{gorm.ErrDuplicatedKey, models.ErrAlreadyExists},
+		{&net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, models.ErrUnavailable},
+	} {
+		once := gormstore.Translate(tc.err)
+		twice := gormstore.Translate(once)
+		if !errors.Is(twice, tc.want) || twice.Error() != once.Error() {
+			t.Errorf("%v: once %q, twice %q; want %v, unchanged", tc.err, once, twice, tc.want)
+		}
+	}
 }
