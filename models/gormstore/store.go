@@ -112,7 +112,7 @@ func parseURL(raw string) (dialect, dsn string, err error) {
 			return "", "", errors.New("gormstore: malformed postgres URL")
 		}
 		// Fail fast when Postgres is unreachable instead of hanging requests.
-		if q := u.Query(); !q.Has("connect_timeout") {
+		if q := u.Query(); q.Get("connect_timeout") == "" { // absent or empty
 			q.Set("connect_timeout", "3")
 			u.RawQuery = q.Encode()
 		}
