@@ -9,7 +9,9 @@
 //   - once across tabs of an origin: a Web Lock serialises refreshes, and the
 //     new pair reaches the other tabs through shared storage or a BroadcastChannel.
 // On invalid_grant it clears the tokens and calls onSignedOut; a network
-// error during a refresh keeps the user signed in.
+// error during a refresh keeps the user signed in. signOut() revokes the
+// refresh token (RFC 7009) before it forgets the pair. The bearer token goes
+// only to the origins listed in `resourceOrigins` (by default baton's own).
 
 /** Storage that lives as long as the page (the default). */
 export class MemoryStorage {
@@ -34,6 +36,15 @@ export class OAuthError extends Error {
   }
 }
 
+/** Thrown instead of sending the access token to an origin not in resourceOrigins. */
+export class ResourceOriginError extends Error {
+  constructor(origin) {
+    super(`baton: the access token may not be sent to ${origin}: it is not one of resourceOrigins`);
+    this.name = 'ResourceOriginError';
+    this.origin = origin;
+  }
+}
+
 /** The `error` of an RFC 6750 `WWW-Authenticate: Bearer …` header, or null. */
 export function bearerError(header) {
   if (!header || !/^\s*bearer\b/i.test(header)) return null;
@@ -43,8 +54,46 @@ export function bearerError(header) {
 
 const RETRY_MS = 5_000;
 
+// The page's URL, against which relative URLs resolve; absent outside a page.
+function pageBase() {
+  const loc = globalThis.location;
+  return loc && loc.href ? String(loc.href) : undefined;
+}
+
+function absoluteURL(url, what) {
+  try {
+    return new URL(url, pageBase());
+  } catch {
+    throw new TypeError(`baton: ${what} ${JSON.stringify(String(url))} is not an absolute URL, and there is no page location to resolve it against`);
+  }
+}
+
+// serverMetadata takes the RFC 8414 names; the ones not given derive from
+// the token endpoint's origin, as baton serves them.
+function serverMetadata(o) {
+  const token = absoluteURL(o.tokenEndpoint, 'tokenEndpoint');
+  const at = (given, what, path) => (given ? absoluteURL(given, what) : new URL(path, token.origin)).href;
+  return Object.freeze({
+    issuer: o.issuer ? String(o.issuer) : token.origin,
+    authorizationEndpoint: at(o.authorizationEndpoint, 'authorizationEndpoint', '/oauth2/authorize'),
+    tokenEndpoint: token.href,
+    revocationEndpoint: at(o.revocationEndpoint, 'revocationEndpoint', '/oauth2/revoke'),
+  });
+}
+
+// parseOrigin accepts an origin ("https://api.example.com", a trailing slash
+// allowed) and nothing that looks like it restricts more or less than one.
+function parseOrigin(s) {
+  let u = null;
+  try { u = new URL(String(s)); } catch { /* reported below */ }
+  if (!u || u.origin === 'null' || u.pathname !== '/' || u.search || u.hash || u.username || u.password) {
+    throw new TypeError(`baton: resourceOrigins holds origins such as "https://api.example.com", not ${JSON.stringify(String(s))}`);
+  }
+  return u.origin;
+}
+
 export class BatonClient {
-  #tokenURL; #clientId; #storage; #key; #margin; #proactive; #onSignedOut; #onEvent; #fetch; #now;
+  #endpoints; #origins; #clientId; #storage; #key; #margin; #proactive; #onSignedOut; #onEvent; #fetch; #now;
   #pair = null; // {accessToken, refreshToken, expiresAt (this page's clock, ms), scope}
   #inflight = null;
   #timer = null;
@@ -52,11 +101,17 @@ export class BatonClient {
   #closed = false;
   #peerRefreshing = false; // another tab announced a refresh whose result has not arrived
   #peerWaiters = [];
+  #signingOut = null; // the promise of a signOut in progress
 
   /**
    * @param {object} o
    * @param {string} o.tokenEndpoint   baton's /oauth2/token URL
    * @param {string} o.clientId        a public client's id
+   * @param {string} [o.issuer]        default: tokenEndpoint's origin
+   * @param {string} [o.authorizationEndpoint] default: /oauth2/authorize at tokenEndpoint's origin
+   * @param {string} [o.revocationEndpoint]    default: /oauth2/revoke at tokenEndpoint's origin
+   * @param {string[]} [o.resourceOrigins] the origins the access token may be sent to
+   *   (default: tokenEndpoint's origin only); requests elsewhere are refused
    * @param {Storage} [o.storage]      memory by default; sessionStorage or localStorage opt-in
    * @param {number} [o.refreshMargin] ms before expiry to refresh (default 30 000,
    *   at most half the token's lifetime)
@@ -69,7 +124,10 @@ export class BatonClient {
    */
   constructor(o) {
     if (!o || !o.tokenEndpoint || !o.clientId) throw new TypeError('tokenEndpoint and clientId are required');
-    this.#tokenURL = o.tokenEndpoint;
+    this.#endpoints = serverMetadata(o);
+    const origins = o.resourceOrigins ?? [new URL(this.#endpoints.tokenEndpoint).origin];
+    if (!Array.isArray(origins)) throw new TypeError('baton: resourceOrigins must be an array of origins');
+    this.#origins = new Set(origins.map(parseOrigin));
     this.#clientId = o.clientId;
     this.#storage = o.storage || new MemoryStorage();
     this.#key = `baton:${o.clientId}:tokens`;
@@ -86,6 +144,22 @@ export class BatonClient {
     this.#load();
   }
 
+  /** The authorization server's endpoints (RFC 8414 names), given or derived. */
+  get endpoints() { return this.#endpoints; }
+
+  /** The origins the access token may be sent to. */
+  get resourceOrigins() { return [...this.#origins]; }
+
+  /**
+   * Resolves `url` against the page and returns it, absolute, if its origin
+   * is one of resourceOrigins; throws ResourceOriginError otherwise.
+   */
+  resourceURL(url) {
+    const u = absoluteURL(url, 'request URL');
+    if (!this.#origins.has(u.origin)) throw new ResourceOriginError(u.origin);
+    return u.href;
+  }
+
   /** Whether a token pair is held. */
   get signedIn() { return this.#pair !== null; }
 
@@ -96,14 +170,59 @@ export class BatonClient {
   async login(username, password, scope) {
     const params = { grant_type: 'password', username, password };
     if (scope) params.scope = scope;
-    const { ok, status, json } = await this.#post(params);
+    const { ok, status, json } = await this.#post(this.#endpoints.tokenEndpoint, params);
     if (!ok) throw new OAuthError(json.error || 'server_error', json.error_description, status);
     this.#accept(json, true);
     this.#onEvent('signed-in');
   }
 
-  /** Forgets the tokens here and in the other tabs. */
-  signOut() { this.#clear(true); }
+  /**
+   * Revokes the refresh token at revocationEndpoint (RFC 7009), then forgets
+   * the tokens here and in the other tabs, whether the revocation succeeded
+   * or not. A refresh in flight is waited for, and the token it produced is
+   * the one revoked; no refresh starts meanwhile. Concurrent calls share one
+   * sign-out. Resolves true when the server confirmed the revocation of every
+   * refresh token held (or none was held), false when it did not (network
+   * error or error answer: the token may stay valid until it expires);
+   * never rejects.
+   */
+  signOut() {
+    if (!this.#signingOut) this.#signingOut = this.#signOut().finally(() => { this.#signingOut = null; });
+    return this.#signingOut;
+  }
+
+  async #signOut() {
+    await this.settled();
+    return this.#locked(async () => {
+      this.#load(); // the pair another tab may have stored
+      if (this.#peerRefreshing) await this.#peerResult();
+      let confirmed = true;
+      const revoked = new Set();
+      try {
+        // A pair from another tab may arrive while a revocation is in flight.
+        while (this.#pair && !revoked.has(this.#pair.refreshToken)) {
+          revoked.add(this.#pair.refreshToken);
+          confirmed = (await this.#revoke(this.#pair.refreshToken)) && confirmed;
+        }
+      } finally {
+        this.#clear(true);
+      }
+      return confirmed;
+    });
+  }
+
+  // revoke asks the server to revoke a refresh token; true when it confirmed.
+  async #revoke(token) {
+    try {
+      const { ok, status, json } = await this.#post(this.#endpoints.revocationEndpoint,
+        { token, token_type_hint: 'refresh_token' });
+      if (ok) { this.#onEvent('revoked'); return true; }
+      this.#onEvent('revoke-failed', { status, error: json.error });
+    } catch (err) {
+      this.#onEvent('revoke-failed', { message: String(err) });
+    }
+    return false;
+  }
 
   /** Stops the timer and the channel. */
   close() {
@@ -133,7 +252,9 @@ export class BatonClient {
    * replays the request once.
    */
   async fetch(input, init) {
-    const request = new Request(input, init);
+    const request = input instanceof Request
+      ? (this.resourceURL(input.url), new Request(input, init))
+      : new Request(this.resourceURL(String(input)), init);
     const used = await this.token();
     const resp = await this.#fetch(withBearer(request.clone(), used));
     if (resp.status !== 401 || bearerError(resp.headers.get('WWW-Authenticate')) !== 'invalid_token' || !this.#pair) return resp;
@@ -150,6 +271,7 @@ export class BatonClient {
    */
   refresh(stale) {
     if (!this.#pair) return Promise.reject(new SignedOutError());
+    if (this.#signingOut) return Promise.reject(new SignedOutError('signing out'));
     if (stale !== undefined && stale !== this.#pair.accessToken) return Promise.resolve();
     if (!this.#inflight) {
       const before = this.#pair.refreshToken;
@@ -167,10 +289,16 @@ export class BatonClient {
       if (this.#pair.refreshToken !== before) { this.#onEvent('refresh-shared'); return; }
       await this.#refreshNow();
     };
+    return this.#locked(run);
+  }
+
+  // locked runs fn holding the lock that serialises refreshes and sign-outs
+  // across the tabs of an origin (where Web Locks exist).
+  #locked(fn) {
     if (typeof navigator !== 'undefined' && navigator.locks) {
-      return navigator.locks.request(`baton-refresh:${this.#clientId}`, run);
+      return navigator.locks.request(`baton-refresh:${this.#clientId}`, fn);
     }
-    return run();
+    return fn();
   }
 
   // peerResult waits (briefly) for the outcome of a refresh another tab
@@ -196,7 +324,7 @@ export class BatonClient {
     if (this.#channel) this.#channel.postMessage({ type: 'refreshing' });
     let result;
     try {
-      result = await this.#post({ grant_type: 'refresh_token', refresh_token: this.#pair.refreshToken });
+      result = await this.#post(this.#endpoints.tokenEndpoint, { grant_type: 'refresh_token', refresh_token: this.#pair.refreshToken });
     } catch (err) {
       if (this.#channel) this.#channel.postMessage({ type: 'refresh-failed' });
       this.#onEvent('refresh-network-error', { message: String(err) });
@@ -204,6 +332,11 @@ export class BatonClient {
       throw err;
     }
     const { ok, status, json } = result;
+    if (ok && !this.#pair) {
+      // Signed out in another tab meanwhile: the new pair must not outlive it.
+      if (json.refresh_token) await this.#revoke(json.refresh_token);
+      throw new SignedOutError();
+    }
     if (ok) {
       this.#accept(json, true);
       this.#onEvent('refreshed');
@@ -218,8 +351,8 @@ export class BatonClient {
     throw new OAuthError(json.error || 'server_error', json.error_description, status);
   }
 
-  async #post(params) {
-    const resp = await this.#fetch(this.#tokenURL, {
+  async #post(url, params) {
+    const resp = await this.#fetch(url, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ ...params, client_id: this.#clientId }).toString(),
@@ -248,7 +381,7 @@ export class BatonClient {
 
   #onMessage(msg) {
     if (!msg || this.#closed) return;
-    if (msg.type === 'refreshing') this.#peerRefreshing = true;
+    if (msg.type === 'refreshing') { this.#peerRefreshing = true; this.#onEvent('refresh-in-other-tab'); }
     if (msg.type === 'tokens') { this.#accept(msg.json, false); this.#onEvent('tokens-from-other-tab'); }
     if (msg.type === 'signed-out') this.#clear(false);
     if (msg.type === 'tokens' || msg.type === 'signed-out' || msg.type === 'refresh-failed') this.#peerDone();
@@ -310,10 +443,22 @@ function withBearer(request, token) {
   return new Request(request, { headers });
 }
 
+// axiosURL is the URL axios will request: its buildFullPath.
+function axiosURL(config) {
+  const url = config.url || '';
+  const absolute = /^([a-z][a-z\d+\-.]*:)?\/\//i.test(url);
+  if (config.baseURL && (!absolute || config.allowAbsoluteUrls === false)) {
+    return url ? `${config.baseURL.replace(/\/?\/$/, '')}/${url.replace(/^\/+/, '')}` : config.baseURL;
+  }
+  return url;
+}
+
 /**
  * Installs a request and a response interceptor on an axios instance (axios
  * is a peer dependency of this adapter only). Returns a function that
- * removes them.
+ * removes them. A request to an origin not in the client's resourceOrigins
+ * is refused with a ResourceOriginError: use a separate axios instance for
+ * other origins.
  */
 export function attachAxios(axios, client) {
   const setAuth = (config, token) => {
@@ -322,6 +467,7 @@ export function attachAxios(axios, client) {
     else config.headers.Authorization = `Bearer ${token}`;
   };
   const req = axios.interceptors.request.use(async (config) => {
+    client.resourceURL(axiosURL(config)); // throws before anything is sent
     const token = await client.token();
     if (token) setAuth(config, token);
     config.batonToken = token;

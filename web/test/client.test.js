@@ -1,15 +1,41 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatonClient, bearerError, attachAxios, SignedOutError } from '../baton-client.js';
+import { BatonClient, bearerError, attachAxios, SignedOutError, ResourceOriginError } from '../baton-client.js';
 
 // fakeBaton answers the token endpoint and a protected API the way baton
 // and its middleware do, counting refreshes.
 function fakeBaton({ ttl = 60 } = {}) {
-  const s = { refreshes: 0, apiCalls: 0, current: 'at-0', rt: 'rt-0', revoked: false, down: false, gen: 0 };
+  const s = { refreshes: 0, apiCalls: 0, current: 'at-0', rt: 'rt-0', revoked: false, down: false, gen: 0,
+    revokes: [], revokeStatus: 200, revokeDown: false, gate: null, log: [] };
   s.fetch = async (input, init = {}) => {
     const req = input instanceof Request ? input : new Request(input, init);
     const url = new URL(req.url);
-    if (url.pathname === '/oauth2/token') {
+    s.log.push(`${req.method} ${url.href} ${req.headers.get('Authorization') || '-'}`);
+    if (url.pathname === '/oauth2/revoke') {
+      // RFC 7009; like baton, revoking any token of the session ends it.
+      if (s.revokeDown) throw new TypeError('network down');
+      const form = new URLSearchParams(await req.text());
+      s.revokes.push(Object.fromEntries(form));
+      if (s.revokeStatus !== 200) return json(s.revokeStatus, { error: 'temporarily_unavailable' });
+      s.revoked = true;
+      return new Response(null, { status: 200 });
+    }
+    if (url.pathname === '/oauth2/token' && s.gate) { // the server answers; the answer is held
+      const gate = s.gate;
+      const resp = await s.token(req);
+      s.answered();
+      await gate;
+      return resp;
+    }
+    if (url.pathname === '/oauth2/token') return s.token(req);
+    s.apiCalls++;
+    if (req.headers.get('Authorization') !== `Bearer ${s.current}`) {
+      return new Response('{}', { status: 401, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="the access token expired"' } });
+    }
+    return json(200, { ok: true });
+  };
+  s.token = async (req) => {
+    {
       if (s.down) throw new TypeError('network down');
       const form = new URLSearchParams(await req.text());
       await new Promise((r) => setTimeout(r, 10));
@@ -23,13 +49,16 @@ function fakeBaton({ ttl = 60 } = {}) {
       s.rt = `rt-${s.gen}`;
       return json(200, { access_token: s.current, refresh_token: s.rt, expires_in: ttl, token_type: 'Bearer' });
     }
-    s.apiCalls++;
-    if (req.headers.get('Authorization') !== `Bearer ${s.current}`) {
-      return new Response('{}', { status: 401, headers: { 'WWW-Authenticate': 'Bearer error="invalid_token", error_description="the access token expired"' } });
-    }
-    return json(200, { ok: true });
   };
   s.expire = () => { s.current = `expired-${s.gen}`; }; // the server no longer accepts the held token
+  // hold makes the token endpoint hold its next answers until release() is
+  // called; answered resolves once it has processed a request.
+  s.hold = () => {
+    let release;
+    s.gate = new Promise((r) => { release = r; });
+    const answered = new Promise((r) => { s.answered = r; });
+    return { answered, release: () => { s.gate = null; release(); } };
+  };
   return s;
 }
 
@@ -41,7 +70,8 @@ const clients = [];
 after(() => clients.forEach((c) => c.close())); // a failed test must not leave channels open
 
 function client(b, extra = {}) {
-  const c = new BatonClient({ tokenEndpoint: 'https://auth.test/oauth2/token', clientId: 'web', fetch: b.fetch, ...extra });
+  const c = new BatonClient({ tokenEndpoint: 'https://auth.test/oauth2/token', clientId: 'web', fetch: b.fetch,
+    resourceOrigins: ['https://api.test'], ...extra });
   clients.push(c);
   return c;
 }
@@ -238,5 +268,232 @@ test('axios adapter: one refresh, one replay', async () => {
   assert.ok(results.every((r) => r.status === 200));
   assert.equal(b.refreshes, 1);
   detach();
+  c.close();
+});
+
+function mapStorage() {
+  const m = new Map();
+  return { m, getItem: (k) => m.get(k) ?? null, setItem: (k, v) => m.set(k, String(v)), removeItem: (k) => m.delete(k) };
+}
+
+test('endpoints default to baton paths at the token endpoint origin', () => {
+  const b = fakeBaton();
+  const c = client(b);
+  assert.deepEqual({ ...c.endpoints }, {
+    issuer: 'https://auth.test', authorizationEndpoint: 'https://auth.test/oauth2/authorize',
+    tokenEndpoint: 'https://auth.test/oauth2/token', revocationEndpoint: 'https://auth.test/oauth2/revoke',
+  });
+  const d = client(b, { revocationEndpoint: 'https://auth.test/custom/revoke', issuer: 'https://auth.test/tenant' });
+  assert.equal(d.endpoints.revocationEndpoint, 'https://auth.test/custom/revoke');
+  assert.equal(d.endpoints.issuer, 'https://auth.test/tenant');
+  c.close();
+  d.close();
+});
+
+test('signOut revokes the refresh token (RFC 7009) before it forgets the pair', async () => {
+  const b = fakeBaton();
+  const store = mapStorage();
+  let signedOut = 0;
+  let heldDuringRevoke;
+  const c = client(b, {
+    storage: store, onSignedOut: () => signedOut++,
+    fetch: async (input, init) => {
+      if (String(input).endsWith('/oauth2/revoke')) heldDuringRevoke = { signedIn: c.signedIn, stored: store.m.size };
+      return b.fetch(input, init);
+    },
+  });
+  await c.login('alice', 'pw');
+  const confirmed = await c.signOut();
+  assert.deepEqual(b.revokes, [{ token: 'rt-0', token_type_hint: 'refresh_token', client_id: 'web' }]);
+  assert.equal(confirmed, true);
+  assert.deepEqual(heldDuringRevoke, { signedIn: true, stored: 1 }); // revoked first, forgotten after
+  assert.equal(c.signedIn, false);
+  assert.equal(store.m.size, 0);
+  assert.equal(signedOut, 1);
+  await assert.rejects(c.refresh(), SignedOutError);
+  assert.equal(b.refreshes, 0);
+  c.close();
+});
+
+test('signOut still signs out locally when the revocation fails, and says so', async () => {
+  for (const failure of ['network', '503']) {
+    const b = fakeBaton();
+    const store = mapStorage();
+    const c = client(b, { storage: store });
+    await c.login('alice', 'pw');
+    if (failure === 'network') b.revokeDown = true; else b.revokeStatus = 503;
+    assert.equal(await c.signOut(), false, failure);
+    assert.equal(c.signedIn, false, failure);
+    assert.equal(store.m.size, 0, failure);
+    c.close();
+  }
+});
+
+test('concurrent signOut calls revoke once', async () => {
+  const b = fakeBaton();
+  const c = client(b);
+  await c.login('alice', 'pw');
+  const results = await Promise.all([c.signOut(), c.signOut(), c.signOut()]);
+  assert.deepEqual(results, [true, true, true]);
+  assert.equal(b.revokes.length, 1);
+  assert.equal(await c.signOut(), true); // nothing left to revoke
+  assert.equal(b.revokes.length, 1);
+  c.close();
+});
+
+test('signOut during a refresh revokes the token the refresh produced and keeps nothing', async () => {
+  const b = fakeBaton();
+  const store = mapStorage();
+  const c = client(b, { storage: store });
+  await c.login('alice', 'pw');
+  const { release } = b.hold();
+  const refreshing = c.refresh();
+  const signingOut = c.signOut();
+  assert.equal(b.revokes.length, 0); // it waits for the refresh
+  release();
+  await refreshing;
+  assert.equal(await signingOut, true);
+  assert.deepEqual(b.revokes.map((f) => f.token), ['rt-1']);
+  assert.equal(c.signedIn, false);
+  assert.equal(c.accessToken, null);
+  assert.equal(store.m.size, 0);
+  assert.equal(b.refreshes, 1); // and no refresh started during the sign-out
+  c.close();
+});
+
+test('signOut while another tab refreshes revokes the pair that tab gets', { timeout: 10_000 }, async () => {
+  const b = fakeBaton();
+  const store = mapStorage(); // localStorage shared by the two tabs
+  let heard;
+  const tab1Heard = new Promise((r) => { heard = r; });
+  const tab1 = client(b, { storage: store, onEvent: (e) => e === 'refresh-in-other-tab' && heard() });
+  await tab1.login('alice', 'pw');
+  const tab2 = client(b, { storage: store });
+  const { answered, release } = b.hold();
+  const refreshing = tab2.refresh(); // announced on the channel; its answer is held
+  await Promise.all([answered, tab1Heard]);
+  const signingOut = tab1.signOut();
+  release();
+  await refreshing;
+  assert.equal(await signingOut, true);
+  await new Promise((r) => setTimeout(r, 20)); // let every broadcast arrive
+  assert.deepEqual(b.revokes.map((f) => f.token), ['rt-1']);
+  assert.equal(tab1.signedIn, false);
+  assert.equal(tab2.signedIn, false);
+  assert.equal(store.m.size, 0);
+  tab1.close();
+  tab2.close();
+});
+
+test('a refresh answered after a sign-out in another tab brings no tokens back', { timeout: 10_000 }, async () => {
+  const b = fakeBaton();
+  const store = mapStorage();
+  const tab1 = client(b, { storage: store });
+  await tab1.login('alice', 'pw');
+  let tab1Out;
+  const tab1SignedOut = new Promise((r) => { tab1Out = r; });
+  const tab1Watch = client(b, { storage: store, onSignedOut: () => tab1Out() }); // tab1's channel, seen from outside
+  const { answered, release } = b.hold();
+  const refreshing = tab1.refresh(); // the server rotates rt-0; its answer is held
+  await answered;
+  const tab2 = client(b, { storage: store }); // opened meanwhile: it never heard of the refresh
+  const confirmed = await tab2.signOut();
+  assert.deepEqual(b.revokes.map((f) => f.token), ['rt-0']);
+  assert.equal(confirmed, true);
+  await tab1SignedOut;
+  release();
+  await assert.rejects(refreshing, SignedOutError);
+  await new Promise((r) => setTimeout(r, 20)); // let any broadcast arrive
+  assert.deepEqual(b.revokes.map((f) => f.token), ['rt-0', 'rt-1']); // the late pair is revoked too
+  for (const c of [tab1, tab1Watch, tab2]) assert.equal(c.signedIn, false);
+  assert.equal(store.m.size, 0);
+  [tab1, tab1Watch, tab2].forEach((c) => c.close());
+});
+
+test('the bearer token goes only to resourceOrigins', async () => {
+  const b = fakeBaton();
+  const c = client(b, { resourceOrigins: ['https://api.test/', 'http://localhost:8080'] });
+  await c.login('alice', 'pw');
+  assert.equal((await c.fetch('https://api.test/data')).status, 200);
+  assert.equal((await c.fetch(new URL('https://api.test/data'))).status, 200);
+  b.log.length = 0;
+  for (const url of ['https://evil.test/steal', 'https://api.test.evil.test/x', 'http://api.test/data',
+    'https://api.test:8443/data', 'https://auth.test/oauth2/userinfo']) {
+    await assert.rejects(c.fetch(url), (err) => err instanceof ResourceOriginError && err.origin === new URL(url).origin, url);
+  }
+  await assert.rejects(c.fetch(new Request('https://evil.test/x')), ResourceOriginError);
+  assert.deepEqual(b.log, []); // nothing was sent, with or without the header
+  assert.deepEqual(c.resourceOrigins, ['https://api.test', 'http://localhost:8080']);
+  c.close();
+});
+
+test('by default only the token endpoint origin receives the bearer token', async () => {
+  const b = fakeBaton();
+  const c = client(b, { resourceOrigins: undefined });
+  await c.login('alice', 'pw');
+  b.log.length = 0;
+  await assert.rejects(c.fetch('https://api.test/data'), ResourceOriginError);
+  assert.deepEqual(b.log, []);
+  await c.fetch('https://auth.test/oauth2/userinfo');
+  assert.deepEqual(b.log, ['GET https://auth.test/oauth2/userinfo Bearer at-0']);
+  assert.deepEqual(c.resourceOrigins, ['https://auth.test']);
+  assert.throws(() => client(b, { resourceOrigins: ['https://api.test/v1'] }), TypeError);
+  assert.throws(() => client(b, { resourceOrigins: ['*'] }), TypeError);
+  assert.throws(() => client(b, { resourceOrigins: 'https://api.test' }), TypeError);
+  c.close();
+});
+
+test('relative URLs resolve against the page, and are refused without one', async () => {
+  const b = fakeBaton();
+  const c = client(b);
+  await c.login('alice', 'pw');
+  await assert.rejects(c.fetch('/data'), /no page location/);
+  globalThis.location = new URL('https://api.test/app/page.html');
+  try {
+    assert.equal((await c.fetch('/data')).status, 200);
+    assert.equal((await c.fetch('data')).status, 200);
+    b.log.length = 0;
+    await assert.rejects(c.fetch('//evil.test/x'), ResourceOriginError);
+    assert.deepEqual(b.log, []);
+    const rel = client(b, { tokenEndpoint: '/oauth2/token', resourceOrigins: undefined });
+    assert.equal(rel.endpoints.revocationEndpoint, 'https://api.test/oauth2/revoke');
+    assert.deepEqual(rel.resourceOrigins, ['https://api.test']);
+    rel.close();
+  } finally {
+    delete globalThis.location;
+  }
+  c.close();
+});
+
+test('axios adapter refuses other origins before anything is sent', async () => {
+  const b = fakeBaton();
+  const c = client(b);
+  await c.login('alice', 'pw');
+  const sent = [];
+  const axios = {
+    defaults: {},
+    interceptors: {
+      request: { handlers: [], use(f) { this.handlers.push(f); return 0; }, eject() {} },
+      response: { handlers: [], use() { return 0; }, eject() {} },
+    },
+    async request(config) {
+      for (const f of this.interceptors.request.handlers) config = await f(config);
+      sent.push(config);
+      return { status: 200 };
+    },
+  };
+  attachAxios(axios, c);
+  await axios.request({ url: 'https://api.test/data' });
+  await axios.request({ baseURL: 'https://api.test/v1/', url: '/data' });
+  assert.equal(sent.length, 2);
+  assert.ok(sent.every((cfg) => cfg.headers.Authorization === 'Bearer at-0'));
+  for (const [config, refusal] of [[{ url: 'https://evil.test/x' }, ResourceOriginError],
+    [{ baseURL: 'https://evil.test', url: 'x' }, ResourceOriginError],
+    [{ baseURL: 'https://api.test', url: 'https://evil.test/x' }, ResourceOriginError],
+    [{ baseURL: 'https://api.test', url: '//evil.test/x' }, TypeError], // protocol-relative, and no page here
+    [{ url: '/relative-without-a-page' }, TypeError]]) {
+    await assert.rejects(axios.request(config), refusal, JSON.stringify(config));
+  }
+  assert.equal(sent.length, 2);
   c.close();
 });
