@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +64,10 @@ func jsString(s string) string {
 // 2-second access-token lifetime: after expiry, 10 calls at once cause one
 // refresh (counted by baton) and all succeed; two tabs firing at once share
 // one refresh; revoking the session through the admin API signs both tabs out.
+// After signing in again, Sign out revokes the refresh token at baton (which
+// then refuses it with invalid_grant) and signs both tabs out; a call to
+// another origin is refused by the client. With BATON_DEMO_SCREENSHOT=FILE
+// it saves a PNG of the page at the end.
 func TestDemoPageInChromium(t *testing.T) {
 	chrome := chromiumPath(t)
 	const ttl = 2 * time.Second
@@ -141,5 +146,38 @@ func TestDemoPageInChromium(t *testing.T) {
 	time.Sleep(ttl + 500*time.Millisecond)
 	run(ctx, chromedp.Click(chromedp.CSS("#fire")), text("#status", "signed out"), text("#results", "0/10 ok"))
 	run(ctx2, text("#status", "signed out"))
+
+	// Sign in again, then out: baton must refuse the refresh token the tabs held.
+	run(ctx, chromedp.Click(chromedp.CSS("#signin")), text("#status", "signed in"))
+	run(ctx2, text("#status", "signed in")) // the pair reached the other tab
+	rt, err := chromedp.Run(ctx, chromedp.Evaluate[string](`JSON.parse(localStorage.getItem('baton:demo:tokens')).refreshToken`))
+	if err != nil || rt == "" {
+		t.Fatalf("refresh token in localStorage: %q %v", rt, err)
+	}
+	run(ctx, chromedp.Click(chromedp.CSS("#signout")), text("#status", "signed out"),
+		waitFor(`document.querySelector('#log').textContent.includes('signed out: baton revoked the refresh token')`))
+	run(ctx2, text("#status", "signed out"))
+	for _, c := range []context.Context{ctx, ctx2} {
+		if left, err := chromedp.Run(c, chromedp.Evaluate[bool](`localStorage.getItem('baton:demo:tokens') !== null`)); err != nil || left {
+			t.Fatalf("tokens left in localStorage after sign-out: %v %v", left, err)
+		}
+	}
+	status, body := postForm(t, base+"/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"demo"}})
+	if status != http.StatusBadRequest || body["error"] != "invalid_grant" {
+		t.Fatalf("the refresh token after sign-out: %d error=%v, want 400 invalid_grant", status, body["error"])
+	}
+
+	// The bearer token goes to resourceOrigins only: a call elsewhere is refused in the page.
+	run(ctx, chromedp.Click(chromedp.CSS("#signin")), text("#status", "signed in"), chromedp.Click(chromedp.CSS("#elsewhere")),
+		waitFor(`document.querySelector('#log').textContent.includes('ResourceOriginError')`))
+	if file := os.Getenv("BATON_DEMO_SCREENSHOT"); file != "" {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	assertNoSecrets(t, logs.String(), []string{"hunter2hunter2", strings.TrimSpace(secretLine), e["BATON_KEK"]})
 }
