@@ -10,11 +10,13 @@ import (
 )
 
 // DefaultSynchronous is SQLite's synchronous pragma unless the URL says
-// otherwise: FULL syncs the WAL at every commit, so an acknowledged revoke or
-// rotation survives a power loss; NORMAL (sqlite:PATH?synchronous=normal)
-// may lose the last commits then, never corrupt the database. The cost of
-// FULL is in docs/PERFORMANCE.md.
-const DefaultSynchronous = "FULL"
+// otherwise (sqlite:PATH?synchronous=full). In WAL mode NORMAL syncs at
+// checkpoints only: a power loss (not a crash of baton) may undo the last
+// acknowledged commits, a revoke or a rotation among them, but never
+// corrupts the database. FULL syncs the WAL at every commit and halves the
+// refresh throughput on the machine of docs/PERFORMANCE.md, so it is the
+// operator's choice.
+const DefaultSynchronous = "NORMAL"
 
 // SQLiteFile returns the database file of a SQLite URL and whether the URL
 // is one: sqlite:PATH, sqlite://PATH (relative) and sqlite:///PATH

@@ -76,7 +76,7 @@ func TestConcurrentMigratePostgres(t *testing.T) {
 
 func TestSQLitePragmas(t *testing.T) {
 	s := storetest.OpenSQLite(t)
-	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "synchronous": "2"} {
+	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "synchronous": "1"} {
 		got, err := s.Pragma(t.Context(), pragma)
 		if err != nil || !strings.EqualFold(got, want) {
 			t.Errorf("PRAGMA %s = %q (%v), want %q", pragma, got, err, want)
@@ -244,9 +244,9 @@ func TestSQLiteFile(t *testing.T) {
 }
 
 // TestSQLiteSynchronous: the synchronous pragma in effect on the pooled
-// connection is FULL (2) by default and NORMAL (1) when the URL asks.
+// connection is NORMAL (1) by default and FULL (2) when the URL asks.
 func TestSQLiteSynchronous(t *testing.T) {
-	for query, want := range map[string]string{"": "2", "?synchronous=full": "2", "?synchronous=normal": "1"} {
+	for query, want := range map[string]string{"": "1", "?synchronous=full": "2", "?synchronous=FULL": "2", "?synchronous=normal": "1"} {
 		s, err := gormstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "baton.db")+query, quietLog())
 		if err != nil {
 			t.Fatal(err)
