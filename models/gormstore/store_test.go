@@ -85,7 +85,7 @@ func TestSQLitePragmas(t *testing.T) {
 }
 
 func FuzzDatabaseURL(f *testing.F) {
-	for _, s := range []string{"sqlite:baton.db", "sqlite:", "postgres://u@h/db", "postgresql://h", "mysql://x", "sqlite:a?b", ""} {
+	for _, s := range []string{"sqlite:baton.db", "sqlite:", "postgres://u@h/db", "postgresql://h", "mysql://x", "sqlite:a?b", "sqlite://rel/x.db?synchronous=full", "sqlite:///abs.db", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -101,6 +101,10 @@ func FuzzDatabaseURL(f *testing.F) {
 			// The pragmas and the immediate transactions cannot be dropped by the path.
 			if !strings.HasPrefix(dsn, "file:") || strings.Count(dsn, "?") != 1 || !strings.HasSuffix(dsn, "&_txlock=immediate") {
 				t.Fatalf("ParseURL(%q): sqlite DSN %q", raw, dsn)
+			}
+			// The store opens the file beside which the KEK is kept.
+			if file, ok := gormstore.SQLiteFile(raw); !ok || !strings.HasPrefix(dsn, "file:"+file+"?") {
+				t.Fatalf("ParseURL(%q): DSN %q, but SQLiteFile says %q", raw, dsn, file)
 			}
 		case dialect == "postgres" && (strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://")):
 			if !strings.Contains(dsn, "connect_timeout=") {
