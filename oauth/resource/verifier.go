@@ -76,7 +76,7 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		cfg.MinKeyCacheAge = 15 * time.Minute
 	}
 	if cfg.MaxKeyCacheAge == 0 {
-		cfg.MaxKeyCacheAge = 24 * time.Hour
+		cfg.MaxKeyCacheAge = max(24*time.Hour, cfg.MinKeyCacheAge)
 	}
 	if cfg.MaxKeyCacheAge < cfg.MinKeyCacheAge {
 		return nil, errors.New("resource: MaxKeyCacheAge is below MinKeyCacheAge")
