@@ -186,9 +186,10 @@ func truncate(s string) string {
 	return s
 }
 
-// SQLitePath returns the file of a sqlite: database URL.
-func (c Config) SQLitePath() (string, bool) {
-	return strings.CutPrefix(c.DatabaseURL, "sqlite:")
+// IsSQLite reports whether the database is SQLite. Its file (and the local
+// KEK's, beside it) is computed in one place: gormstore.SQLiteFile.
+func (c Config) IsSQLite() bool {
+	return strings.HasPrefix(c.DatabaseURL, "sqlite:")
 }
 
 // IsPostgres reports whether the database is Postgres.
@@ -230,11 +231,10 @@ func (c Config) Validate() error {
 	if c.Audience != "" && strings.ContainsAny(c.Audience, " \t\r\n") {
 		bad("BATON_AUDIENCE", "must not contain spaces")
 	}
-	path, isSQLite := c.SQLitePath()
 	switch {
-	case isSQLite && path == "":
+	case c.IsSQLite() && strings.TrimPrefix(strings.TrimPrefix(c.DatabaseURL, "sqlite:"), "//") == "":
 		bad("BATON_DATABASE_URL", "sqlite: needs a file path, as in sqlite:baton.db")
-	case !isSQLite && !c.IsPostgres():
+	case !c.IsSQLite() && !c.IsPostgres():
 		bad("BATON_DATABASE_URL", "want sqlite:PATH or postgres://…")
 	}
 	for _, d := range []struct {

@@ -26,8 +26,8 @@ func TestDefaults(t *testing.T) {
 	if c.TokenAudience() != "http://localhost:8080" {
 		t.Fatalf("audience %q", c.TokenAudience())
 	}
-	if p, ok := c.SQLitePath(); !ok || p != "baton.db" {
-		t.Fatalf("sqlite path %q %v", p, ok)
+	if !c.IsSQLite() {
+		t.Fatalf("database %q is not SQLite", c.DatabaseURL)
 	}
 }
 

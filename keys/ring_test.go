@@ -3,6 +3,7 @@ package keys_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -345,11 +346,22 @@ func TestVerify(t *testing.T) {
 	wrongTyp, _ := r.Sign(t.Context(), "JWT", []byte(`{"a":1}`))
 	foreign, _ := other.Sign(t.Context(), "at+jwt", []byte(`{"a":1}`))
 	parts := strings.Split(good, ".")
+	// The same signature in the JWS JSON serializations (RFC 7515 §7.2):
+	// flattened, and general with its one signature in a list.
+	flattened := fmt.Sprintf(`{"protected":%q,"payload":%q,"signature":%q}`, parts[0], parts[1], parts[2])
+	general := fmt.Sprintf(`{"payload":%q,"signatures":[{"protected":%q,"signature":%q}]}`, parts[1], parts[0], parts[2])
+	for _, tok := range []string{flattened, general} {
+		if _, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
+			t.Fatalf("go-jose does not parse %s: %v", tok, err)
+		}
+	}
 	for _, tt := range []struct {
 		name, token string
 		ok          bool
 	}{
 		{"good", good, true},
+		{"JSON flattened", flattened, false},
+		{"JSON general", general, false},
 		{"wrong typ", wrongTyp, false},
 		{"unknown kid", foreign, false},
 		{"alg none", "eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0." + parts[1] + ".", false},

@@ -21,7 +21,9 @@ func (r *Ring) Verify(token, typ string) ([]byte, error) {
 	if s == nil {
 		return nil, errors.New("keys: ring not initialised")
 	}
-	jws, err := jose.ParseSigned(token, allowedAlgs)
+	// Compact only: jose.ParseSigned would also take the JWS JSON
+	// serialization, which no token of baton's is.
+	jws, err := jose.ParseSignedCompact(token, allowedAlgs)
 	if err != nil {
 		return nil, fmt.Errorf("keys: parse token: %w", err)
 	}

@@ -144,7 +144,7 @@ func (a *app) kek() ([]byte, error) {
 		}
 		return k, nil
 	}
-	path, ok := a.cfg.SQLitePath()
+	path, ok := gormstore.SQLiteFile(a.cfg.DatabaseURL)
 	if !ok {
 		return nil, errors.New("BATON_KEK is required with Postgres")
 	}

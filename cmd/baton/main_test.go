@@ -305,6 +305,38 @@ func TestMigrateIsRepeatable(t *testing.T) {
 	}
 }
 
+// TestLocalKEKBesideDatabase: with SQLite and no BATON_KEK, the generated
+// KEK is <database file>.kek in the database's directory, however the URL
+// spells the path, and the database and the KEK are both 0600.
+func TestLocalKEKBesideDatabase(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.Mkdir("sub", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for url, file := range map[string]string{
+		"sqlite:a.db":                            "a.db",
+		"sqlite:sub/b.db":                        "sub/b.db",
+		"sqlite://sub/c.db":                      "sub/c.db",
+		"sqlite://" + filepath.Join(dir, "d.db"): filepath.Join(dir, "d.db"),
+		"sqlite:sub/e.db?synchronous=full":       "sub/e.db",
+	} {
+		e := environ{"BATON_DATABASE_URL": url, "BATON_LOG_LEVEL": "error"}
+		if code, out, errOut := runCmd(t, e, "", "keys", "list"); code != 0 {
+			t.Fatalf("%s: keys list: %d %s %s", url, code, out, errOut)
+		}
+		for _, f := range []string{file, file + ".kek"} {
+			fi, err := os.Stat(f)
+			if err != nil {
+				t.Fatalf("%s: %v", url, err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: %s has mode %o, want 600", url, f, fi.Mode().Perm())
+			}
+		}
+	}
+}
+
 func TestHelp(t *testing.T) {
 	code, out, _ := runCmd(t, environ{}, "", "--help")
 	if code != 0 || !strings.Contains(out, "serve") {

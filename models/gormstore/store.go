@@ -54,6 +54,10 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 	}
 	var dialector gorm.Dialector
 	if dialect == dialectSQLite {
+		path, _ := SQLiteFile(databaseURL)
+		if err := createPrivate(path); err != nil {
+			return nil, err
+		}
 		dialector = sqlite.Open(dsn)
 	} else {
 		dialector = postgres.Open(dsn)
@@ -94,13 +98,13 @@ func Open(ctx context.Context, databaseURL string, log *slog.Logger) (*Store, er
 
 // parseURL maps baton's database URL to a GORM dialect and driver DSN.
 func parseURL(raw string) (dialect, dsn string, err error) {
-	if path, ok := strings.CutPrefix(raw, "sqlite:"); ok {
-		path = strings.TrimPrefix(path, "//")
-		if path == "" || strings.ContainsAny(path, "?#\x00") {
-			return "", "", fmt.Errorf("gormstore: sqlite URL needs a plain file path, as in sqlite:baton.db")
+	if strings.HasPrefix(raw, "sqlite:") {
+		path, synchronous, err := parseSQLite(raw)
+		if err != nil {
+			return "", "", err
 		}
 		q := url.Values{}
-		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"} {
+		for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(" + synchronous + ")", "foreign_keys(1)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate") // take the write lock at BEGIN: no lock-upgrade deadlocks

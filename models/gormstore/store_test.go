@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,7 +85,7 @@ func TestSQLitePragmas(t *testing.T) {
 }
 
 func FuzzDatabaseURL(f *testing.F) {
-	for _, s := range []string{"sqlite:baton.db", "sqlite:", "postgres://u@h/db", "postgresql://h", "mysql://x", "sqlite:a?b", ""} {
+	for _, s := range []string{"sqlite:baton.db", "sqlite:", "postgres://u@h/db", "postgresql://h", "mysql://x", "sqlite:a?b", "sqlite://rel/x.db?synchronous=full", "sqlite:///abs.db", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
@@ -99,6 +101,10 @@ func FuzzDatabaseURL(f *testing.F) {
 			// The pragmas and the immediate transactions cannot be dropped by the path.
 			if !strings.HasPrefix(dsn, "file:") || strings.Count(dsn, "?") != 1 || !strings.HasSuffix(dsn, "&_txlock=immediate") {
 				t.Fatalf("ParseURL(%q): sqlite DSN %q", raw, dsn)
+			}
+			// The store opens the file beside which the KEK is kept.
+			if file, ok := gormstore.SQLiteFile(raw); !ok || !strings.HasPrefix(dsn, "file:"+file+"?") {
+				t.Fatalf("ParseURL(%q): DSN %q, but SQLiteFile says %q", raw, dsn, file)
 			}
 		case dialect == "postgres" && (strings.HasPrefix(raw, "postgres://") || strings.HasPrefix(raw, "postgresql://")):
 			if !strings.Contains(dsn, "connect_timeout=") {
@@ -186,6 +192,73 @@ func TestTranslateOnce(t *testing.T) {
 		twice := gormstore.Translate(once)
 		if !errors.Is(twice, tc.want) || twice.Error() != once.Error() {
 			t.Errorf("%v: once %q, twice %q; want %v, unchanged", tc.err, once, twice, tc.want)
+		}
+	}
+}
+
+// TestSQLiteFilesPrivate: a new SQLite database, its -wal and its -shm file
+// are created 0600, like the KEK beside them, whatever the umask allows.
+func TestSQLiteFilesPrivate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "baton.db")
+	s, err := gormstore.Open(t.Context(), "sqlite:"+path, quietLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(t.Context()); err != nil { // writes: the WAL and the shared memory exist
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mode := fi.Mode().Perm(); mode != 0o600 {
+			t.Errorf("%s: mode %o, want 600", filepath.Base(f), mode)
+		}
+	}
+}
+
+// TestSQLiteFile: every spelling of a SQLite URL names one file, which the
+// store opens and beside which the local KEK is kept.
+func TestSQLiteFile(t *testing.T) {
+	for raw, want := range map[string]string{
+		"sqlite:baton.db":                            "baton.db",
+		"sqlite:relative/path.db":                    "relative/path.db",
+		"sqlite://relative/path.db":                  "relative/path.db",
+		"sqlite:///abs/path.db":                      "/abs/path.db",
+		"sqlite:/abs/path.db":                        "/abs/path.db",
+		"sqlite:baton.db?synchronous=normal":         "baton.db",
+		"sqlite://relative/path.db?synchronous=FULL": "relative/path.db",
+	} {
+		got, ok := gormstore.SQLiteFile(raw)
+		if !ok || got != want {
+			t.Errorf("SQLiteFile(%q) = %q, %v; want %q", raw, got, ok, want)
+		}
+		_, dsn, err := gormstore.ParseURL(raw)
+		if err != nil || !strings.HasPrefix(dsn, "file:"+want+"?") {
+			t.Errorf("ParseURL(%q) = %q, %v; want the file %q", raw, dsn, err, want)
+		}
+	}
+	for _, raw := range []string{"sqlite:", "sqlite://", "sqlite:?synchronous=full", "sqlite:a.db?synchronous=off", "sqlite:a.db?mode=memory", "postgres://h/db"} {
+		if p, ok := gormstore.SQLiteFile(raw); ok {
+			t.Errorf("SQLiteFile(%q) = %q, want none", raw, p)
+		}
+	}
+}
+
+// TestSQLiteSynchronous: the synchronous pragma in effect on the pooled
+// connection is NORMAL (1) by default and FULL (2) when the URL asks.
+func TestSQLiteSynchronous(t *testing.T) {
+	for query, want := range map[string]string{"": "1", "?synchronous=full": "2", "?synchronous=FULL": "2", "?synchronous=normal": "1"} {
+		s, err := gormstore.Open(t.Context(), "sqlite:"+filepath.Join(t.TempDir(), "baton.db")+query, quietLog())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Pragma(t.Context(), "synchronous")
+		s.Close()
+		if err != nil || got != want {
+			t.Errorf("%q: PRAGMA synchronous = %q (%v), want %s", query, got, err, want)
 		}
 	}
 }

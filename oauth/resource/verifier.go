@@ -35,11 +35,18 @@ type Config struct {
 	Algorithms []string
 	// Leeway for exp, nbf and iat; default 30 s.
 	Leeway time.Duration
-	// MinRefreshInterval bounds refetches of the JWKS on an unknown kid;
-	// default 10 s.
+	// MinRefreshInterval is the least time between two fetches of the
+	// JWKS, whether an unknown kid or a stale set asks; default 10 s.
 	MinRefreshInterval time.Duration
-	HTTPClient         *http.Client     // default: 10 s timeout
-	Now                func() time.Time // default time.Now
+	// MinKeyCacheAge is the least time the JWKS is used before it is
+	// refreshed, whatever its Cache-Control says (a shorter max-age, none,
+	// no-cache); default 15 min, as jwx. MaxKeyCacheAge caps a longer
+	// max-age; default 24 h. Refreshing a stale set never delays a request
+	// whose key is held: it is answered from the cache meanwhile.
+	MinKeyCacheAge time.Duration
+	MaxKeyCacheAge time.Duration
+	HTTPClient     *http.Client     // default: 10 s timeout
+	Now            func() time.Time // default time.Now
 	// Introspection, when set, asks baton about every token too (online
 	// mode), for deployments that need revocation to take effect at once.
 	Introspection *IntrospectionConfig
@@ -64,6 +71,15 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	}
 	if cfg.MinRefreshInterval == 0 {
 		cfg.MinRefreshInterval = 10 * time.Second
+	}
+	if cfg.MinKeyCacheAge == 0 {
+		cfg.MinKeyCacheAge = 15 * time.Minute
+	}
+	if cfg.MaxKeyCacheAge == 0 {
+		cfg.MaxKeyCacheAge = max(24*time.Hour, cfg.MinKeyCacheAge)
+	}
+	if cfg.MaxKeyCacheAge < cfg.MinKeyCacheAge {
+		return nil, errors.New("resource: MaxKeyCacheAge is below MinKeyCacheAge")
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 10 * time.Second}
@@ -91,7 +107,8 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		cfg.JWKSURL = u
 		v.cfg.JWKSURL = u
 	}
-	v.keys = &keySet{url: cfg.JWKSURL, client: cfg.HTTPClient, minRefresh: cfg.MinRefreshInterval, now: cfg.Now}
+	v.keys = &keySet{url: cfg.JWKSURL, client: cfg.HTTPClient, minRefresh: cfg.MinRefreshInterval,
+		minAge: cfg.MinKeyCacheAge, maxAge: cfg.MaxKeyCacheAge, now: cfg.Now}
 	if cfg.Introspection != nil {
 		v.intro = newIntrospector(*cfg.Introspection, cfg.HTTPClient, cfg.Now)
 	}
