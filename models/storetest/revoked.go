@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -35,5 +36,29 @@ func testRevokedTokens(t *testing.T, s models.Store) {
 		if got, _ := s.AccessTokenRevoked(ctx, jti); got != want {
 			t.Fatalf("after purge %q revoked = %v, want %v", jti, got, want)
 		}
+	}
+}
+
+// testRevokeParallel: 30 simultaneous revocations of one token (a client
+// retrying, several instances) all succeed and leave one revocation.
+func testRevokeParallel(t *testing.T, s models.Store) {
+	const n = 30
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.RevokeAccessToken(t.Context(), "j", t0.Add(time.Hour))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("revocation %d: %v", i, err)
+		}
+	}
+	if n, err := s.PurgeRevokedTokens(t.Context(), t0.Add(2*time.Hour), 100); err != nil || n != 1 {
+		t.Fatalf("%d revocations stored (%v), want 1", n, err)
 	}
 }

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) models.Store) {
 		{"Roles", testRoles},
 		{"RolesParallel", testRolesParallel},
 		{"RevokedTokens", testRevokedTokens},
+		{"RevokeParallel", testRevokeParallel},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 	}
