@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/batonhq/baton/oauth"
 )
 
 func (s *server) token(t *testing.T, id string) string {
@@ -96,7 +98,7 @@ func TestAdminRotateKeys(t *testing.T) {
 // its session is revoked by reuse detection.
 func TestAdminTokenDiesWithItsSession(t *testing.T) {
 	s := sqliteServer(t)
-	if _, err := s.svc.AddUser(t.Context(), "root", password); err != nil {
+	if _, err := s.svc.AddUser(t.Context(), "root", password, oauth.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
 	conf := s.oauth2Config("ops", secret, oauth2.AuthStyleInHeader)

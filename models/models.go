@@ -28,6 +28,7 @@ type User struct {
 	Username     string // unique
 	PasswordHash string // PHC-encoded argon2id hash
 	Disabled     bool
+	Roles        []string // e.g. "admin" (SPEC §7); admin rights belong to users
 	CreatedAt    time.Time
 }
 
@@ -190,7 +191,7 @@ type Store interface {
 	CreateSession(ctx context.Context, s Session, first RefreshToken, maxPerUser int) ([]string, error)
 	// Session returns the session; ErrNotFound if none.
 	Session(ctx context.Context, id string) (Session, error)
-	// SessionWithUser returns a session and its user in one query.
+	// SessionWithUser returns a session and its user (with its roles) in one query.
 	SessionWithUser(ctx context.Context, id string) (Session, User, error)
 	// SessionsByUser lists a user's sessions, newest first, starting after
 	// the session with id after ("" for the first page), at most limit.
@@ -235,6 +236,19 @@ type Store interface {
 	// PurgeSessions deletes at most batch sessions (with their tokens) that
 	// ended before the given time: the audit retention.
 	PurgeSessions(ctx context.Context, endedBefore time.Time, batch int) (int64, error)
+
+	// UpdateUserRoles calls fn with the user's roles under a lock on the
+	// user and stores the roles it returns, in one transaction; nothing is
+	// written when fn fails. ErrNotFound if no such user.
+	UpdateUserRoles(ctx context.Context, username string, fn func(roles []string) ([]string, error)) (User, error)
+	// RevokeAccessToken remembers the jti of a revoked access token until
+	// expiresAt (the token's exp); revoking it again changes nothing.
+	RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error
+	// AccessTokenRevoked reports whether the jti was revoked: one indexed read.
+	AccessTokenRevoked(ctx context.Context, jti string) (bool, error)
+	// PurgeRevokedTokens deletes at most batch revocations that expired
+	// before the given time.
+	PurgeRevokedTokens(ctx context.Context, expiredBefore time.Time, batch int) (int64, error)
 
 	// SigningKeys returns every stored signing key.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)

@@ -28,10 +28,15 @@ type ClientSpec struct {
 	Scopes []string
 }
 
-// AddUser registers a user with a hashed password.
-func (s *Service) AddUser(ctx context.Context, username, password string) (models.User, error) {
+// AddUser registers a user with a hashed password and the given roles.
+func (s *Service) AddUser(ctx context.Context, username, password string, roles ...string) (models.User, error) {
 	if err := checkName("username", username); err != nil {
 		return models.User{}, err
+	}
+	for _, r := range roles {
+		if err := checkRole(r); err != nil {
+			return models.User{}, err
+		}
 	}
 	if n := utf8.RuneCountInString(password); n < minPasswordLen || len(password) > maxPasswordLen {
 		return models.User{}, fmt.Errorf("password must be %d to %d characters", minPasswordLen, maxPasswordLen)
@@ -40,7 +45,7 @@ func (s *Service) AddUser(ctx context.Context, username, password string) (model
 	if err != nil {
 		return models.User{}, fmt.Errorf("hash password: %w", err)
 	}
-	u := models.User{ID: newID(), Username: username, PasswordHash: hash, CreatedAt: s.now()}
+	u := models.User{ID: newID(), Username: username, PasswordHash: hash, Roles: slices.Compact(slices.Sorted(slices.Values(roles))), CreatedAt: s.now()}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, models.ErrAlreadyExists) {
 			return models.User{}, fmt.Errorf("user %q already exists", username)

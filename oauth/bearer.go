@@ -24,8 +24,10 @@ var (
 )
 
 // Authorize checks a bearer access token issued by baton and requires the
-// given scope: signature, typ, iss, aud and exp, and for user tokens that
-// the session still lives. It returns the token's claims.
+// given scope: signature, typ, iss, aud and exp; for user tokens that the
+// session still lives and, for the admin scope, that the user still holds
+// the admin role; for client_credentials tokens that they were not revoked.
+// It returns the token's claims.
 func (s *Service) Authorize(ctx context.Context, token, scope string) (AccessClaims, error) {
 	c, err := s.parseAccessToken(token)
 	if err != nil {
@@ -38,15 +40,35 @@ func (s *Service) Authorize(ctx context.Context, token, scope string) (AccessCla
 	case c.IssuedAt > now+60:
 		return AccessClaims{}, ErrInvalidToken.Describe("the access token is not valid yet")
 	}
-	if c.SessionID != "" {
-		if err := s.checkSessionLive(ctx, c.SessionID); err != nil {
+	held := slices.Contains(strings.Fields(c.Scope), scope)
+	if c.SessionID == "" {
+		if err := s.checkNotRevoked(ctx, c.ID); err != nil {
 			return AccessClaims{}, err
 		}
+	} else {
+		user, err := s.checkSessionLive(ctx, c.SessionID)
+		if err != nil {
+			return AccessClaims{}, err
+		}
+		held = held && s.mayHold(user, scope)
 	}
-	if !slices.Contains(strings.Fields(c.Scope), scope) {
+	if !held {
 		return AccessClaims{}, ErrInsufficientScope.Describe("the %s scope is required", scope)
 	}
 	return c, nil
+}
+
+// checkNotRevoked fails for a session-less (client_credentials) access
+// token revoked at /oauth2/revoke: one primary-key lookup.
+func (s *Service) checkNotRevoked(ctx context.Context, jti string) error {
+	revoked, err := s.store.AccessTokenRevoked(ctx, jti)
+	switch {
+	case err != nil:
+		return fmt.Errorf("check revocation: %w", err)
+	case revoked:
+		return ErrInvalidToken.Describe("the access token has been revoked")
+	}
+	return nil
 }
 
 // parseAccessToken verifies an access token's signature and typ, and
@@ -70,16 +92,17 @@ func (s *Service) parseAccessToken(token string) (AccessClaims, error) {
 }
 
 // checkSessionLive fails for a session that ended, passed its idle or
-// absolute limit, or whose user is disabled: one indexed query.
-func (s *Service) checkSessionLive(ctx context.Context, sid string) error {
+// absolute limit, or whose user is disabled: one indexed query. It returns
+// the session's user.
+func (s *Service) checkSessionLive(ctx context.Context, sid string) (models.User, error) {
 	sess, user, err := s.store.SessionWithUser(ctx, sid)
 	switch {
 	case errors.Is(err, models.ErrNotFound):
-		return ErrInvalidToken.Describe("the session of the access token does not exist")
+		return models.User{}, ErrInvalidToken.Describe("the session of the access token does not exist")
 	case err != nil:
-		return fmt.Errorf("load session: %w", err)
+		return models.User{}, fmt.Errorf("load session: %w", err)
 	case !s.sessionLive(sess, user, s.now()):
-		return ErrInvalidToken.Describe("the session of the access token has ended")
+		return models.User{}, ErrInvalidToken.Describe("the session of the access token has ended")
 	}
-	return nil
+	return user, nil
 }

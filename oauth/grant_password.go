@@ -14,7 +14,7 @@ func (s *Service) passwordGrant(ctx context.Context, client models.Client, req T
 	if req.Username == "" || req.Password == "" {
 		return TokenResponse{}, ErrInvalidRequest.Describe("username and password are required")
 	}
-	scope, err := narrowScope(req.Scope, req.ScopeGiven, client.Scopes)
+	scope, err := s.userScope(req.Scope, req.ScopeGiven, client.Scopes)
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -37,6 +37,7 @@ func (s *Service) passwordGrant(ctx context.Context, client models.Client, req T
 			return TokenResponse{}, fmt.Errorf("clear login failures: %w", err)
 		}
 	}
+	scope = s.forUser(scope, user)
 	now := s.now()
 	refresh := newOpaque(tokenBytes)
 	sess := models.Session{

@@ -112,8 +112,12 @@ func decideRefresh(st models.RefreshState, clientID string, req TokenRequest, no
 		return o, ErrInvalidGrant.Describe("%s", desc)
 	}
 	switch {
-	case sess.ClientID != clientID: // rule 4
+	case sess.ClientID != clientID && (st.Token.Current() || sess.Ended()): // rule 4
 		return refreshOutcome{}, ErrInvalidGrant.Describe("refresh token was issued to another client")
+	case sess.ClientID != clientID:
+		// Rule 3: rule 2 is for the same client only, so a spent token in
+		// another client's hands leaked, however recently it was rotated.
+		return end(models.EndReuseDetected, "refresh token was issued to another client")
 	case sess.Ended(): // rule 5
 		return refreshOutcome{}, ErrInvalidGrant.Describe("session has ended")
 	case st.User.Disabled:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/batonhq/baton/models"
 )
@@ -72,8 +74,15 @@ func (s *Service) introspectAccess(ctx context.Context, token string) (Introspec
 	in := Introspection{Active: true, Scope: c.Scope, ClientID: c.ClientID, TokenType: "Bearer",
 		ExpiresAt: c.ExpiresAt, IssuedAt: c.IssuedAt, Subject: c.Subject, Audience: c.Audience,
 		Issuer: c.Issuer, ID: c.ID, SessionID: c.SessionID}
-	if c.SessionID == "" {
-		return in, nil // client_credentials: no session, valid until exp
+	if c.SessionID == "" { // client_credentials: no session, valid until exp unless revoked
+		revoked, err := s.store.AccessTokenRevoked(ctx, c.ID)
+		switch {
+		case err != nil:
+			return inactive, fmt.Errorf("check revocation: %w", err)
+		case revoked:
+			return inactive, nil
+		}
+		return in, nil
 	}
 	sess, user, err := s.store.SessionWithUser(ctx, c.SessionID)
 	switch {
@@ -85,6 +94,9 @@ func (s *Service) introspectAccess(ctx context.Context, token string) (Introspec
 		return inactive, nil
 	}
 	in.Username = user.Username
+	if !s.mayHold(user, s.opts.AdminScope) { // the admin role was taken away since
+		in.Scope = joinScope(slices.DeleteFunc(strings.Fields(in.Scope), func(sc string) bool { return sc == s.opts.AdminScope }))
+	}
 	return in, nil
 }
 

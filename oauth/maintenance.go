@@ -34,7 +34,8 @@ func (s *Service) Run(ctx context.Context, purgeEvery time.Duration) {
 
 // Purge ends the sessions past their idle or absolute limit (recording
 // why), deletes the refresh tokens of ended sessions, and deletes sessions
-// that ended longer ago than the audit retention. It works in batches.
+// that ended longer ago than the audit retention, and the revocations of
+// access tokens that have expired since. It works in batches.
 func (s *Service) Purge(ctx context.Context) error {
 	now := s.now()
 	steps := []struct {
@@ -48,6 +49,7 @@ func (s *Service) Purge(ctx context.Context) error {
 		{"sessions purged", func() (int64, error) {
 			return s.store.PurgeSessions(ctx, now.Add(-s.opts.AuditRetention), purgeBatch)
 		}},
+		{"revoked access tokens purged", func() (int64, error) { return s.store.PurgeRevokedTokens(ctx, now, purgeBatch) }},
 	}
 	for _, step := range steps {
 		var total int64

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/batonhq/baton/models"
 )
@@ -16,9 +17,20 @@ type TokenRequestInfo struct {
 	TokenTypeHint string // "refresh_token", "access_token" or empty
 }
 
+// presentedToken is what revocation learns of a token: its session (user
+// tokens), the client it was issued to, and for access tokens without a
+// session (client_credentials) its jti and expiry.
+type presentedToken struct {
+	sid, clientID string
+	jti           string
+	exp           time.Time
+}
+
 // Revoke implements RFC 7009: a refresh token ends its whole session, and
-// so does an access token of a session. Unknown, invalid or already revoked
-// tokens succeed silently; a client may revoke only its own tokens.
+// so does an access token of a session; a client_credentials access token
+// is remembered as revoked until it expires (SPEC §7). Unknown, invalid,
+// expired or already revoked tokens succeed silently; a client may revoke
+// only its own tokens.
 func (s *Service) Revoke(ctx context.Context, req TokenRequestInfo) error {
 	client, err := s.AuthenticateClient(ctx, req.Client)
 	if err != nil {
@@ -27,50 +39,67 @@ func (s *Service) Revoke(ctx context.Context, req TokenRequestInfo) error {
 	if req.Token == "" {
 		return ErrInvalidRequest.Describe("token is required")
 	}
-	sid, owner, err := s.sessionOfToken(ctx, req.Token, req.TokenTypeHint)
-	if err != nil || sid == "" {
+	tok, err := s.inspectToken(ctx, req.Token, req.TokenTypeHint)
+	if err != nil || tok.clientID == "" {
 		return err
 	}
-	if owner != client.ID {
+	if tok.clientID != client.ID {
 		return ErrUnauthorizedClient.Describe("the token was issued to another client")
 	}
-	_, err = s.EndSession(ctx, sid, models.EndLogout)
+	if tok.sid == "" {
+		return s.revokeAccessToken(ctx, tok)
+	}
+	_, err = s.EndSession(ctx, tok.sid, models.EndLogout)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	return err
 }
 
-// sessionOfToken finds the session and client of a refresh or access token,
-// trying the hinted type first. An unknown token gives "" and no error.
-func (s *Service) sessionOfToken(ctx context.Context, token, hint string) (sid, clientID string, err error) {
-	asRefresh := func() (string, string, error) {
+// revokeAccessToken stores the jti of a session-less access token until
+// its exp; an expired one is refused anyway and needs no row.
+func (s *Service) revokeAccessToken(ctx context.Context, tok presentedToken) error {
+	if tok.jti == "" || !s.now().Before(tok.exp) {
+		return nil
+	}
+	if err := s.store.RevokeAccessToken(ctx, tok.jti, tok.exp); err != nil {
+		return fmt.Errorf("revoke access token: %w", err)
+	}
+	s.log.InfoContext(ctx, "access token revoked", "client_id", tok.clientID, "jti", tok.jti)
+	return nil
+}
+
+// inspectToken finds what revocation needs of a refresh or access token,
+// trying the hinted type first. An unknown token gives the zero value and
+// no error.
+func (s *Service) inspectToken(ctx context.Context, token, hint string) (presentedToken, error) {
+	asRefresh := func() (presentedToken, error) {
 		st, err := s.store.InspectRefreshToken(ctx, hashToken(token))
 		switch {
 		case errors.Is(err, models.ErrNotFound):
-			return "", "", nil
+			return presentedToken{}, nil
 		case err != nil:
-			return "", "", fmt.Errorf("inspect refresh token: %w", err)
+			return presentedToken{}, fmt.Errorf("inspect refresh token: %w", err)
 		}
-		return st.Session.ID, st.Session.ClientID, nil
+		return presentedToken{sid: st.Session.ID, clientID: st.Session.ClientID}, nil
 	}
-	asAccess := func() (string, string, error) {
+	asAccess := func() (presentedToken, error) {
 		c, err := s.parseAccessToken(token)
 		if err != nil {
 			var oerr *Error
 			if errors.As(err, &oerr) {
-				return "", "", nil // not a token of ours
+				return presentedToken{}, nil // not a token of ours
 			}
-			return "", "", err
+			return presentedToken{}, err
 		}
-		return c.SessionID, c.ClientID, nil
+		return presentedToken{sid: c.SessionID, clientID: c.ClientID, jti: c.ID, exp: time.Unix(c.ExpiresAt, 0)}, nil
 	}
 	first, second := asRefresh, asAccess
 	if hint == "access_token" {
 		first, second = asAccess, asRefresh
 	}
-	if sid, clientID, err = first(); err != nil || sid != "" || clientID != "" {
-		return sid, clientID, err
+	if tok, err := first(); err != nil || tok.clientID != "" {
+		return tok, err
 	}
 	return second()
 }

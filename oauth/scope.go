@@ -3,6 +3,8 @@ package oauth
 import (
 	"slices"
 	"strings"
+
+	"github.com/batonhq/baton/models"
 )
 
 // ParseScope splits a scope parameter (RFC 6749 §3.3) into its tokens,
@@ -52,3 +54,29 @@ func narrowScope(requested []string, given bool, allowed []string) ([]string, er
 }
 
 func joinScope(s []string) string { return strings.Join(s, " ") }
+
+// userScope is the scope a user grant asks of the client's: the requested
+// one, or, when none was requested, every scope of the client except the
+// admin scope, which is granted only when asked for (SPEC §7).
+func (s *Service) userScope(requested []string, given bool, allowed []string) ([]string, error) {
+	if !given || len(requested) == 0 {
+		return slices.DeleteFunc(slices.Clone(allowed), func(sc string) bool { return sc == s.opts.AdminScope }), nil
+	}
+	return narrowScope(requested, given, allowed)
+}
+
+// forUser drops the admin scope from a user grant unless the user holds
+// the admin role: admin rights belong to users, not to clients (SPEC §7).
+func (s *Service) forUser(scope []string, user models.User) []string {
+	if HasRole(user, RoleAdmin) {
+		return scope
+	}
+	return slices.DeleteFunc(slices.Clone(scope), func(sc string) bool { return sc == s.opts.AdminScope })
+}
+
+// mayHold reports whether a user token's holder may still use the scope:
+// the admin scope only while the user holds the admin role, so that taking
+// the role away takes effect at once for tokens already issued.
+func (s *Service) mayHold(user models.User, scope string) bool {
+	return scope != s.opts.AdminScope || HasRole(user, RoleAdmin)
+}

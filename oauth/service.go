@@ -27,6 +27,9 @@ type Options struct {
 	RefreshIdleTTL    time.Duration // a session unused this long ends
 	SessionMaxTTL     time.Duration // absolute lifetime of a session
 	RefreshReuseGrace time.Duration // window for concurrent presentations of one refresh token
+	// AdminScope is BATON_ADMIN_SCOPE: a user token carries it only for a
+	// user with RoleAdmin who asked for it (SPEC §7). Empty: "admin".
+	AdminScope string
 	// MaxSessionsPerUser > 0 ends a user's oldest sessions beyond it at login.
 	MaxSessionsPerUser int
 	// Metrics receives events for counters; nil counts nothing.
@@ -65,6 +68,9 @@ func NewService(store models.Store, keys Keys, opts Options, now func() time.Tim
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = noMetrics{}
+	}
+	if opts.AdminScope == "" {
+		opts.AdminScope = "admin"
 	}
 	if opts.AuditRetention <= 0 {
 		opts.AuditRetention = 30 * 24 * time.Hour

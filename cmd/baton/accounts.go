@@ -2,17 +2,21 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
+	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/oauth"
 )
 
 type userAddCmd struct {
-	Username      string `required:"" help:"Login name."`
-	PasswordStdin bool   `name:"password-stdin" help:"Read the password from the first line of stdin (required)."`
+	Username      string   `required:"" help:"Login name."`
+	PasswordStdin bool     `name:"password-stdin" help:"Read the password from the first line of stdin (required)."`
+	Role          []string `help:"Role of the user (repeatable): admin lets its tokens carry BATON_ADMIN_SCOPE."`
 }
 
 // Run creates a user.
@@ -20,18 +24,68 @@ func (c *userAddCmd) Run(e *env) error {
 	if !c.PasswordStdin {
 		return errors.New("--password-stdin is required: the password is read from stdin, never from arguments")
 	}
+	for _, r := range c.Role { // before reading stdin or opening the database
+		if !slices.Contains(oauth.Roles(), r) {
+			return fmt.Errorf("unknown role %q (want %s)", r, strings.Join(oauth.Roles(), ", "))
+		}
+	}
 	password, err := readSecret(e.stdin, "password")
 	if err != nil {
 		return err
 	}
 	return withService(e, func(svc *oauth.Service) error {
-		u, err := svc.AddUser(e.ctx, c.Username, password)
+		u, err := svc.AddUser(e.ctx, c.Username, password, c.Role...)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "user %s created (id %s)\n", u.Username, u.ID)
+		fmt.Fprintf(e.stdout, "user %s created (id %s)%s\n", u.Username, u.ID, rolesSuffix(u.Roles))
 		return nil
 	})
+}
+
+// userRoleCmd names a user and a role.
+type userRoleCmd struct {
+	Username string `required:"" help:"Login name."`
+	Role     string `required:"" help:"Role: admin."`
+}
+
+type userGrantCmd struct {
+	userRoleCmd `embed:""`
+}
+
+// Run gives the user the role.
+func (c *userGrantCmd) Run(e *env) error {
+	return c.change(e, (*oauth.Service).GrantRole, "granted")
+}
+
+type userRevokeRoleCmd struct {
+	userRoleCmd `embed:""`
+}
+
+// Run takes the role from the user.
+func (c *userRevokeRoleCmd) Run(e *env) error {
+	return c.change(e, (*oauth.Service).RevokeRole, "revoked")
+}
+
+func (c *userRoleCmd) change(e *env, op func(*oauth.Service, context.Context, string, string) (models.User, error), done string) error {
+	if !slices.Contains(oauth.Roles(), c.Role) {
+		return fmt.Errorf("unknown role %q (want %s)", c.Role, strings.Join(oauth.Roles(), ", "))
+	}
+	return withService(e, func(svc *oauth.Service) error {
+		u, err := op(svc, e.ctx, c.Username, c.Role)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "role %s %s: user %s%s\n", c.Role, done, u.Username, rolesSuffix(u.Roles))
+		return nil
+	})
+}
+
+func rolesSuffix(roles []string) string {
+	if len(roles) == 0 {
+		return ", no roles"
+	}
+	return ", roles: " + strings.Join(roles, " ")
 }
 
 type clientAddCmd struct {

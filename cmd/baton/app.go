@@ -101,6 +101,7 @@ func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics) (*oauth.Servic
 		SessionMaxTTL:      a.cfg.SessionMaxTTL,
 		RefreshReuseGrace:  a.cfg.RefreshReuseGrace,
 		MaxSessionsPerUser: a.cfg.MaxSessionsPerUser,
+		AdminScope:         a.cfg.AdminScope,
 		AuditRetention:     a.cfg.AuditRetention,
 		Metrics:            metrics,
 	}, time.Now, a.log)

@@ -29,8 +29,10 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Run the HTTP server (migrates the schema first)."`
 	Migrate migrateCmd `cmd:"" help:"Apply schema migrations and exit."`
 	User    struct {
-		Add     userAddCmd     `cmd:"" help:"Create a user; the password is read from stdin."`
-		Disable userDisableCmd `cmd:"" help:"Disable a user and revoke all of its sessions."`
+		Add        userAddCmd        `cmd:"" help:"Create a user; the password is read from stdin."`
+		Disable    userDisableCmd    `cmd:"" help:"Disable a user and revoke all of its sessions."`
+		Grant      userGrantCmd      `cmd:"" help:"Give a user a role (admin)."`
+		RevokeRole userRevokeRoleCmd `cmd:"" name:"revoke-role" help:"Take a role (admin) from a user; its tokens lose the role's rights at once."`
 	} `cmd:"" help:"Manage users."`
 	Client struct {
 		Add clientAddCmd `cmd:"" help:"Register a client."`

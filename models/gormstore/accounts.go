@@ -13,13 +13,15 @@ type userRow struct {
 	Username     string
 	PasswordHash string
 	Disabled     bool
+	Roles        string // space-separated (schemaV5)
 	CreatedAt    micros
 }
 
 func (userRow) TableName() string { return "users" }
 
 func (r userRow) model() models.User {
-	return models.User{ID: r.ID, Username: r.Username, PasswordHash: r.PasswordHash, Disabled: r.Disabled, CreatedAt: r.CreatedAt.Time()}
+	return models.User{ID: r.ID, Username: r.Username, PasswordHash: r.PasswordHash, Disabled: r.Disabled,
+		Roles: strings.Fields(r.Roles), CreatedAt: r.CreatedAt.Time()}
 }
 
 // clientRow is the clients table; grants and scopes are space-separated.
@@ -41,7 +43,8 @@ func (r clientRow) model() models.Client {
 
 // CreateUser stores a new user.
 func (s *Store) CreateUser(ctx context.Context, u models.User) error {
-	row := userRow{ID: u.ID, Username: u.Username, PasswordHash: u.PasswordHash, Disabled: u.Disabled, CreatedAt: toMicros(u.CreatedAt)}
+	row := userRow{ID: u.ID, Username: u.Username, PasswordHash: u.PasswordHash, Disabled: u.Disabled,
+		Roles: strings.Join(u.Roles, " "), CreatedAt: toMicros(u.CreatedAt)}
 	return translate(s.db.WithContext(ctx).Create(&row).Error)
 }
 

@@ -2,6 +2,7 @@ package gormstore
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -44,9 +45,10 @@ func (s *Store) SessionWithUser(ctx context.Context, id string) (models.Session,
 		Sess         sessionRow `gorm:"embedded"`
 		Username     string
 		UserDisabled bool
+		UserRoles    string
 	}
 	res := s.db.WithContext(ctx).Raw(`SELECT s.id, s.user_id, s.client_id, s.scope, s.created_at, s.last_used_at,
-			s.expires_at, s.ended_at, s.end_reason, u.username, u.disabled AS user_disabled
+			s.expires_at, s.ended_at, s.end_reason, u.username, u.disabled AS user_disabled, u.roles AS user_roles
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, id).Scan(&j)
 	if res.Error != nil {
 		return models.Session{}, models.User{}, translate(res.Error)
@@ -54,7 +56,8 @@ func (s *Store) SessionWithUser(ctx context.Context, id string) (models.Session,
 	if res.RowsAffected == 0 {
 		return models.Session{}, models.User{}, models.ErrNotFound
 	}
-	return j.Sess.model(), models.User{ID: j.Sess.UserID, Username: j.Username, Disabled: j.UserDisabled}, nil
+	return j.Sess.model(), models.User{ID: j.Sess.UserID, Username: j.Username, Disabled: j.UserDisabled,
+		Roles: strings.Fields(j.UserRoles)}, nil
 }
 
 // SessionsByUser lists a user's sessions newest first, keyset-paginated.

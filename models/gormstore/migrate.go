@@ -45,6 +45,24 @@ var migrations = []migration{
 		sqlite:   schemaV4("BLOB", false),
 		postgres: schemaV4("BYTEA", true),
 	},
+	{
+		version:  5,
+		name:     "user roles; revoked client_credentials access tokens",
+		sqlite:   schemaV5(),
+		postgres: schemaV5(),
+	},
+}
+
+// schemaV5 gives users their roles (space-separated; existing users have
+// none) and remembers the jti of revoked access tokens that have no
+// session (client_credentials) until they expire; the purge deletes them
+// by expires_at.
+func schemaV5() []string {
+	return []string{
+		`ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT ''`,
+		`CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)`,
+		`CREATE INDEX revoked_tokens_expires ON revoked_tokens (expires_at)`,
+	}
 }
 
 // schemaV4 makes a rotation's two updates eligible for Postgres HOT updates

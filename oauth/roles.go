@@ -1,0 +1,60 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/batonhq/baton/models"
+)
+
+// RoleAdmin is the role whose holders may receive the admin scope
+// (BATON_ADMIN_SCOPE) in their tokens (SPEC §7).
+const RoleAdmin = "admin"
+
+// Roles lists the roles a user may hold.
+func Roles() []string { return []string{RoleAdmin} }
+
+// HasRole reports whether the user holds the role.
+func HasRole(u models.User, role string) bool { return slices.Contains(u.Roles, role) }
+
+func checkRole(role string) error {
+	if !slices.Contains(Roles(), role) {
+		return fmt.Errorf("unknown role %q (want %s)", role, RoleAdmin)
+	}
+	return nil
+}
+
+// GrantRole gives a user a role; granting it again changes nothing.
+func (s *Service) GrantRole(ctx context.Context, username, role string) (models.User, error) {
+	return s.updateRoles(ctx, username, role, func(roles []string) []string {
+		if slices.Contains(roles, role) {
+			return roles
+		}
+		return append(roles, role)
+	})
+}
+
+// RevokeRole takes a role from a user. Its tokens stop carrying the
+// rights of the role at once: Authorize checks the role on every request.
+func (s *Service) RevokeRole(ctx context.Context, username, role string) (models.User, error) {
+	return s.updateRoles(ctx, username, role, func(roles []string) []string {
+		return slices.DeleteFunc(roles, func(r string) bool { return r == role })
+	})
+}
+
+func (s *Service) updateRoles(ctx context.Context, username, role string, change func([]string) []string) (models.User, error) {
+	if err := checkRole(role); err != nil {
+		return models.User{}, err
+	}
+	u, err := s.store.UpdateUserRoles(ctx, username, func(roles []string) ([]string, error) { return change(roles), nil })
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		return models.User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
+	case err != nil:
+		return models.User{}, fmt.Errorf("update roles: %w", err)
+	}
+	s.log.InfoContext(ctx, "user roles changed", "user_id", u.ID, "roles", u.Roles)
+	return u, nil
+}
