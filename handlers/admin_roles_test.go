@@ -88,8 +88,9 @@ func TestAdminAPINeedsAdminUser(t *testing.T) {
 			if _, err := s.svc.RevokeRole(ctx, "root", oauth.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
-			if resp, body := s.rotate(t, "Bearer "+tok.AccessToken); resp.StatusCode != http.StatusForbidden {
-				t.Fatalf("after revoke-role: %d %v, want 403", resp.StatusCode, body)
+			// revoke-role ends the sessions granted under the role.
+			if resp, body := s.rotate(t, "Bearer "+tok.AccessToken); resp.StatusCode != http.StatusUnauthorized || body["error"] != "invalid_token" {
+				t.Fatalf("after revoke-role: %d %v, want 401 invalid_token", resp.StatusCode, body)
 			}
 		})
 	}

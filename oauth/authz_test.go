@@ -156,26 +156,35 @@ func TestRevokeRoleTakesEffectAtOnce(t *testing.T) {
 			if _, err := f.svc.RevokeRole(ctx, "root", oauth.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
+			// The session granted under the role ends at once: its access
+			// token no longer drives the admin API, introspection says
+			// inactive, and no refresh hands out another token whose
+			// claims list the admin scope to offline verifiers.
 			_, err := f.svc.Authorize(ctx, resp.AccessToken, "admin")
-			wantCode(t, err, "insufficient_scope")
-			if _, err := f.svc.Authorize(ctx, resp.AccessToken, "read"); err != nil {
-				t.Fatalf("the other scopes stay: %v", err)
-			}
+			wantCode(t, err, "invalid_token")
 			in, err := f.svc.Introspect(ctx, oauth.TokenRequestInfo{Client: ops(), Token: resp.AccessToken})
-			if err != nil || !in.Active || in.Scope != "read" {
-				t.Fatalf("introspection after revoke-role: %+v, %v; want active with scope read", in, err)
+			if err != nil || in.Active {
+				t.Fatalf("introspection after revoke-role: %+v, %v; want inactive", in, err)
 			}
-			next, err := f.svc.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token", Client: ops(), RefreshToken: resp.RefreshToken})
-			if err != nil {
+			_, err = f.svc.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token", Client: ops(), RefreshToken: resp.RefreshToken})
+			wantCode(t, err, "invalid_grant")
+			// A new login without the role gets no admin scope, even asked for.
+			plain := f.loginWith(t, ops(), "root", "read", "admin")
+			_, err = f.svc.Authorize(ctx, plain.AccessToken, "admin")
+			wantCode(t, err, "insufficient_scope")
+			// Revoking a role the user does not hold ends nothing.
+			if _, err := f.svc.RevokeRole(ctx, "root", oauth.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
-			_, err = f.svc.Authorize(ctx, next.AccessToken, "admin")
-			wantCode(t, err, "insufficient_scope")
-			// Granting it back restores the session's grant.
+			if _, err := f.svc.Authorize(ctx, plain.AccessToken, "read"); err != nil {
+				t.Fatalf("revoking a role not held ended the session: %v", err)
+			}
+			// Granting it back: a new login gets the admin scope again.
 			if _, err := f.svc.GrantRole(ctx, "root", oauth.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.svc.Authorize(ctx, next.AccessToken, "admin"); err != nil {
+			fresh := f.loginWith(t, ops(), "root", "read", "admin")
+			if _, err := f.svc.Authorize(ctx, fresh.AccessToken, "admin"); err != nil {
 				t.Fatal(err)
 			}
 		})

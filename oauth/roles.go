@@ -38,10 +38,22 @@ func (s *Service) GrantRole(ctx context.Context, username, role string) (models.
 
 // RevokeRole takes a role from a user. Its tokens stop carrying the
 // rights of the role at once: Authorize checks the role on every request.
+// If the user held the role, its sessions end too, so that no refresh
+// hands out another token whose claims still list the role's scope to
+// resource servers that verify tokens offline.
 func (s *Service) RevokeRole(ctx context.Context, username, role string) (models.User, error) {
-	return s.updateRoles(ctx, username, role, func(roles []string) []string {
+	held := false
+	u, err := s.updateRoles(ctx, username, role, func(roles []string) []string {
+		held = slices.Contains(roles, role)
 		return slices.DeleteFunc(roles, func(r string) bool { return r == role })
 	})
+	if err != nil || !held {
+		return u, err
+	}
+	if _, err := s.EndUserSessions(ctx, username, models.EndAdmin); err != nil {
+		return u, err
+	}
+	return u, nil
 }
 
 func (s *Service) updateRoles(ctx context.Context, username, role string, change func([]string) []string) (models.User, error) {

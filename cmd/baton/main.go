@@ -32,7 +32,7 @@ type cli struct {
 		Add        userAddCmd        `cmd:"" help:"Create a user; the password is read from stdin."`
 		Disable    userDisableCmd    `cmd:"" help:"Disable a user and revoke all of its sessions."`
 		Grant      userGrantCmd      `cmd:"" help:"Give a user a role (admin)."`
-		RevokeRole userRevokeRoleCmd `cmd:"" name:"revoke-role" help:"Take a role (admin) from a user; its tokens lose the role's rights at once."`
+		RevokeRole userRevokeRoleCmd `cmd:"" name:"revoke-role" help:"Take a role (admin) from a user; ends its sessions, so its tokens lose the role's rights at once."`
 	} `cmd:"" help:"Manage users."`
 	Client struct {
 		Add clientAddCmd `cmd:"" help:"Register a client."`
