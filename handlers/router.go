@@ -100,7 +100,8 @@ type discard struct{}
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // accessLog writes one line per request: never the body, the query or
-// headers, which may carry credentials.
+// headers, which may carry credentials, nor the caller's method or path
+// (unbounded): the method's label and the matched route.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if !log.Enabled(c.Request.Context(), slog.LevelInfo) {
@@ -110,7 +111,7 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
-			slog.String("method", c.Request.Method),
+			slog.String("method", methodLabel(c.Request.Method)),
 			slog.String("path", c.FullPath()),
 			slog.Int("status", c.Writer.Status()),
 			slog.Duration("duration", time.Since(start)),
