@@ -73,7 +73,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(cfg.Ready, cfg.Log))
 
-	admin := r.Group("/admin/v1", requireScope(cfg.Service, cfg.AdminScope, cfg.Log))
+	admin := r.Group("/admin/v1", requireScope(cfg.Service, cfg.AdminScope, cfg.Log), plainParams())
 	admin.POST("/keys/rotate", rotateKeys(cfg.Rotator, cfg.Log))
 	sessions := &adminSessions{svc: cfg.Service, log: cfg.Log}
 	admin.GET("/sessions", sessions.list)
