@@ -49,7 +49,11 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	// Client addresses (login throttling, logs) come from the connection,
-	// never from X-Forwarded-For, unless proxies are configured.
+	// or from X-Forwarded-For when the peer is a configured proxy; never
+	// from X-Real-IP, which a proxy that only sets X-Forwarded-For passes
+	// through from the client unchanged.
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
+	r.TrustedPlatform = ""
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
 	}
