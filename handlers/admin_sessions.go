@@ -79,6 +79,33 @@ func (h *adminSessions) username(c *gin.Context) (string, bool) {
 	return u, u != ""
 }
 
+// plainParams refuses, with 400 invalid_request, query and path parameters
+// that are not valid UTF-8 or hold a control character: they are user
+// names and session ids on their way to the database.
+func plainParams() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		for k, vs := range c.Request.URL.Query() {
+			if !plainText(k, true) {
+				adminError(c, http.StatusBadRequest, "invalid_request", "a parameter name is not valid UTF-8 or contains a control character")
+				return
+			}
+			for _, v := range vs {
+				if err := checkText(k, v); err != nil {
+					adminError(c, http.StatusBadRequest, err.Code, err.Description)
+					return
+				}
+			}
+		}
+		for _, p := range c.Params {
+			if err := checkText(p.Key, p.Value); err != nil {
+				adminError(c, http.StatusBadRequest, err.Code, err.Description)
+				return
+			}
+		}
+		c.Next()
+	}
+}
+
 // failed writes the error of an admin call, if any.
 func (h *adminSessions) failed(c *gin.Context, err error) bool {
 	switch {

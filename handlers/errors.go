@@ -50,6 +50,9 @@ func statusOf(code string) int {
 	}
 }
 
+// maxLoggedPath bounds the request path in a log line.
+const maxLoggedPath = 256
+
 // writeError is the one writer of OAuth error responses. Errors that are not
 // *oauth.Error are logged with their cause and answered as server_error.
 func writeError(c *gin.Context, log *slog.Logger, err error) {
@@ -58,10 +61,10 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	case errors.As(err, &oerr):
 	case errors.Is(err, models.ErrUnavailable):
 		c.Set(dbDownKey, true)
-		log.WarnContext(c.Request.Context(), "database unavailable", "path", c.Request.URL.Path, "err", err)
+		log.WarnContext(c.Request.Context(), "database unavailable", "path", truncate(c.Request.URL.Path, maxLoggedPath), "err", err)
 		oerr = oauth.ErrTemporarilyUnavail.Describe("the database is unavailable; retry shortly").After(time.Second)
 	default:
-		log.ErrorContext(c.Request.Context(), "request failed", "path", c.Request.URL.Path, "err", err)
+		log.ErrorContext(c.Request.Context(), "request failed", "path", truncate(c.Request.URL.Path, maxLoggedPath), "err", err)
 		oerr = oauth.ErrServerError.Describe("internal error")
 	}
 	status := statusOf(oerr.Code)

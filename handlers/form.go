@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/batonhq/baton/oauth"
 )
@@ -49,8 +51,50 @@ func parseForm(r *http.Request) (url.Values, error) {
 		if len(k) > 64 || len(v[0]) > maxValueBytes {
 			return nil, oauth.ErrInvalidRequest.Describe("parameter %q is too long", truncate(k, 64))
 		}
+		if !plainText(k, false) {
+			return nil, oauth.ErrInvalidRequest.Describe("a parameter name is not valid UTF-8 or contains a control character")
+		}
+		if err := checkText(k, v[0]); err != nil {
+			return nil, err
+		}
 	}
 	return form, nil
+}
+
+// identifiers are the parameters that name something (a client, a user, a
+// grant, a token type): no control character makes sense in them (user and
+// client names have none, oauth.checkName).
+var identifiers = map[string]bool{
+	"client_id": true, "username": true, "grant_type": true, "token_type_hint": true,
+	"after": true, "id": true, // the admin API's session ids
+}
+
+// checkText refuses a value that is not valid UTF-8 (RFC 6749 Appendix B:
+// parameters are UTF-8) or holds a NUL, which no database text column
+// stores; in an identifier, any control character. The description names
+// the parameter and never echoes the value.
+func checkText(name, value string) *oauth.Error {
+	switch {
+	case !utf8.ValidString(value):
+		return oauth.ErrInvalidRequest.Describe("parameter %q is not valid UTF-8", name)
+	case !plainText(value, identifiers[name]):
+		return oauth.ErrInvalidRequest.Describe("parameter %q contains a NUL or control character", name)
+	}
+	return nil
+}
+
+// plainText reports whether s is valid UTF-8 without NUL and, when
+// noControls is set, without any control character.
+func plainText(s string, noControls bool) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r == 0 || noControls && unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // clientCredentials extracts client authentication from the request
@@ -105,6 +149,12 @@ func parseBasic(header string) (id, secret string, err error) {
 	}
 	if id == "" || secret == "" {
 		return "", "", bad
+	}
+	if err := checkText("client_id", id); err != nil {
+		return "", "", err
+	}
+	if err := checkText("client_secret", secret); err != nil {
+		return "", "", err
 	}
 	return id, secret, nil
 }

@@ -9,15 +9,33 @@ import (
 	"github.com/batonhq/baton/oauth"
 )
 
+// tokenRequestSeeds are FuzzParseTokenRequest's seeds: body, Authorization.
+// TestFuzzSeedsEndToEndPostgres sends them to a server too.
+var tokenRequestSeeds = [][2]string{
+	{"grant_type=password&username=a&password=b&client_id=c", ""},
+	{"grant_type=refresh_token&refresh_token=x", "Basic YTpi"},
+	{"grant_type=client_credentials&scope=a%20b", "Basic %%%"},
+	{"a=1&a=2", ""},
+	{"grant_type=password&scope=%22", "Bearer x"},
+}
+
+// clientAuthSeeds are FuzzClientAuth's seeds: Authorization, body.
+var clientAuthSeeds = [][2]string{
+	{"Basic YmFja2VuZDpzM2NyZXQ=", ""},
+	{"", "client_id=spa"},
+	{"", "client_id=c&client_secret=s"},
+	{"Basic YTpi", "client_secret=x"},
+	{"Basic YTpi", "client_id=b"},
+	{"Bearer abc", ""},
+}
+
 // FuzzParseTokenRequest: any body and Authorization header either parse into
 // a request with a grant type and an authentication method, or fail with an
 // *oauth.Error that maps to a 4xx.
 func FuzzParseTokenRequest(f *testing.F) {
-	f.Add("grant_type=password&username=a&password=b&client_id=c", "")
-	f.Add("grant_type=refresh_token&refresh_token=x", "Basic YTpi")
-	f.Add("grant_type=client_credentials&scope=a%20b", "Basic %%%")
-	f.Add("a=1&a=2", "")
-	f.Add("grant_type=password&scope=%22", "Bearer x")
+	for _, s := range tokenRequestSeeds {
+		f.Add(s[0], s[1])
+	}
 	f.Fuzz(func(t *testing.T, body, authz string) {
 		r := httptest.NewRequest("POST", "/oauth2/token", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -37,6 +55,16 @@ func FuzzParseTokenRequest(f *testing.F) {
 		}
 		if req.GrantType == "" {
 			t.Fatal("accepted a request without grant_type")
+		}
+		for _, id := range []string{req.GrantType, req.Client.ID, req.Username} {
+			if !plainText(id, true) {
+				t.Fatalf("accepted identifier %q: not UTF-8 or with a control character", id)
+			}
+		}
+		for _, v := range []string{req.Client.Secret, req.Password, req.RefreshToken} {
+			if !plainText(v, false) {
+				t.Fatalf("accepted value %q: not UTF-8 or with a NUL", v)
+			}
 		}
 		switch req.Client.Method {
 		case oauth.AuthBasic, oauth.AuthPost:
@@ -71,6 +99,9 @@ func TestParseBasic(t *testing.T) {
 		{"Basic YQ==", "", "", false},                                             // no colon
 		{"Basic ***", "", "", false},                                              // not base64
 		{"Digest YTpi", "", "", false},                                            // other scheme
+		{"Basic " + "JUZGOng=", "", "", false},                                    // "%FF:x" id not UTF-8
+		{"Basic " + "YSUwMGI6eA==", "", "", false},                                // "a%00b:x" NUL in the id
+		{"Basic " + "YTolMDA=", "", "", false},                                    // "a:%00" NUL in the secret
 	}
 	for _, tt := range tests {
 		id, secret, err := parseBasic(tt.header)
@@ -94,12 +125,9 @@ func TestEtagMatches(t *testing.T) {
 // FuzzClientAuth: client authentication from any Authorization header and
 // body either fails with a 4xx *oauth.Error or yields one consistent method.
 func FuzzClientAuth(f *testing.F) {
-	f.Add("Basic YmFja2VuZDpzM2NyZXQ=", "")
-	f.Add("", "client_id=spa")
-	f.Add("", "client_id=c&client_secret=s")
-	f.Add("Basic YTpi", "client_secret=x")
-	f.Add("Basic YTpi", "client_id=b")
-	f.Add("Bearer abc", "")
+	for _, s := range clientAuthSeeds {
+		f.Add(s[0], s[1])
+	}
 	f.Fuzz(func(t *testing.T, authz, body string) {
 		r := httptest.NewRequest("POST", "/oauth2/revoke", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -117,6 +145,9 @@ func FuzzClientAuth(f *testing.F) {
 				t.Fatalf("error %v is not a 4xx OAuth error", err)
 			}
 			return
+		}
+		if !plainText(cred.ID, true) || !plainText(cred.Secret, false) {
+			t.Fatalf("accepted client %q, secret %q: not UTF-8 or with a control character", cred.ID, cred.Secret)
 		}
 		switch {
 		case authz != "" && cred.Method != oauth.AuthBasic:

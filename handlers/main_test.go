@@ -63,6 +63,13 @@ func newServer(t *testing.T, store models.Store) *server {
 // newServerWith lets a test change the protocol options.
 func newServerWith(t *testing.T, store models.Store, edit func(*oauth.Options)) *server {
 	t.Helper()
+	return newServerConfig(t, store, edit, func(*handlers.Config) {})
+}
+
+// newServerConfig lets a test change the protocol options and the router's
+// configuration (its logger, trusted proxies).
+func newServerConfig(t *testing.T, store models.Store, edit func(*oauth.Options), editCfg func(*handlers.Config)) *server {
+	t.Helper()
 	log := quiet()
 	c := &clock{t: time.Now()}
 	ring, err := keys.NewRing(store, keys.Options{
@@ -89,10 +96,12 @@ func newServerWith(t *testing.T, store models.Store, edit func(*oauth.Options)) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := handlers.NewRouter(handlers.Config{
+	cfg := handlers.Config{
 		Service: s.svc, Keys: ring, Rotator: ring, AdminScope: "admin", Issuer: issuer, Metrics: s.metrics, JWKSMaxAge: 10 * time.Minute,
 		Ready: store.Ping, Log: log,
-	})
+	}
+	editCfg(&cfg)
+	h, err := handlers.NewRouter(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,12 +105,24 @@ func (m *Metrics) observe() gin.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		m.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(c.Writer.Status())).Inc()
+		m.requests.WithLabelValues(route, methodLabel(c.Request.Method), strconv.Itoa(c.Writer.Status())).Inc()
 		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		if c.Writer.Status() == http.StatusServiceUnavailable && c.GetBool(dbDownKey) {
 			m.dbUnavailable.Inc()
 		}
 	}
+}
+
+// methodLabel is the method as a metrics label or log field: a standard
+// method (RFC 9110 §9, RFC 5789) by its name, any other as "other", so that
+// made-up methods cannot add series or long log lines.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // dbDownKey marks a request answered 503 for an unreachable database.

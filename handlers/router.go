@@ -49,7 +49,11 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	// Client addresses (login throttling, logs) come from the connection,
-	// never from X-Forwarded-For, unless proxies are configured.
+	// or from X-Forwarded-For when the peer is a configured proxy; never
+	// from X-Real-IP, which a proxy that only sets X-Forwarded-For passes
+	// through from the client unchanged.
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
+	r.TrustedPlatform = ""
 	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
 	}
@@ -73,7 +77,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(cfg.Ready, cfg.Log))
 
-	admin := r.Group("/admin/v1", requireScope(cfg.Service, cfg.AdminScope, cfg.Log))
+	admin := r.Group("/admin/v1", requireScope(cfg.Service, cfg.AdminScope, cfg.Log), plainParams())
 	admin.POST("/keys/rotate", rotateKeys(cfg.Rotator, cfg.Log))
 	sessions := &adminSessions{svc: cfg.Service, log: cfg.Log}
 	admin.GET("/sessions", sessions.list)
@@ -100,7 +104,8 @@ type discard struct{}
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // accessLog writes one line per request: never the body, the query or
-// headers, which may carry credentials.
+// headers, which may carry credentials, nor the caller's method or path
+// (unbounded): the method's label and the matched route.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if !log.Enabled(c.Request.Context(), slog.LevelInfo) {
@@ -110,7 +115,7 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 		start := time.Now()
 		c.Next()
 		log.LogAttrs(c.Request.Context(), slog.LevelInfo, "request",
-			slog.String("method", c.Request.Method),
+			slog.String("method", methodLabel(c.Request.Method)),
 			slog.String("path", c.FullPath()),
 			slog.Int("status", c.Writer.Status()),
 			slog.Duration("duration", time.Since(start)),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Throttling of the password grant (SPEC §3): after a few free failures, a
@@ -21,7 +22,13 @@ const (
 // throttleKeys are the keys a login attempt is counted under.
 func throttleKeys(username, addr string) []string {
 	if len(username) > maxNameLen {
-		username = username[:maxNameLen] // no longer username can exist
+		// No longer username can exist. Cut at a character boundary: the
+		// key goes to a text column, which holds only valid UTF-8.
+		n := maxNameLen
+		for n > 0 && !utf8.RuneStart(username[n]) {
+			n--
+		}
+		username = username[:n]
 	}
 	keys := []string{"user:" + username}
 	if addr != "" {

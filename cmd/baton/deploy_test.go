@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"debug/elf"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,8 +77,55 @@ func TestComposeFile(t *testing.T) {
 	}
 	// The replicas' configuration file is valid for baton.
 	env := environ{"BATON_CONFIG": filepath.Join(root, "configs", "compose.yaml"), "BATON_DATABASE_URL": *project.Services["baton-1"].Environment["BATON_DATABASE_URL"], "BATON_KEK": randomKEK(t)}
-	if _, err := configs.Load(env.get); err != nil {
+	cfg, err := configs.Load(env.get)
+	if err != nil {
 		t.Fatalf("configs/compose.yaml: %v", err)
+	}
+	checkProxyTrust(t, project, cfg.Proxies(), string(nginx))
+}
+
+// checkProxyTrust: the replicas believe X-Forwarded-For from the load
+// balancer's own address only (not a private range any container may hold),
+// and nginx overwrites X-Forwarded-For with the peer's address and drops
+// X-Real-IP, so a client cannot choose the address it is throttled under.
+func checkProxyTrust(t *testing.T, project *types.Project, proxies []string, nginx string) {
+	t.Helper()
+	var lbAddrs []string
+	for name, n := range project.Services["lb"].Networks {
+		if n == nil || n.Ipv4Address == "" {
+			t.Fatalf("the load balancer has no fixed address on network %s", name)
+		}
+		lbAddrs = append(lbAddrs, n.Ipv4Address)
+	}
+	if len(lbAddrs) == 0 {
+		t.Fatal("the load balancer has no fixed address")
+	}
+	if len(proxies) == 0 {
+		t.Fatal("configs/compose.yaml trusts no proxy: every client would share the balancer's address")
+	}
+	for _, p := range proxies {
+		if _, n, err := net.ParseCIDR(p); err == nil {
+			if ones, bits := n.Mask.Size(); ones != bits {
+				t.Fatalf("configs/compose.yaml trusts the range %s, not the balancer's address %v", p, lbAddrs)
+			}
+			p = n.IP.String()
+		}
+		if !slices.Contains(lbAddrs, p) {
+			t.Fatalf("configs/compose.yaml trusts %s, which is not the balancer's address %v", p, lbAddrs)
+		}
+	}
+	directives := map[string]string{} // proxy_set_header name → value
+	for _, line := range strings.Split(nginx, "\n") {
+		f := strings.Fields(strings.TrimSuffix(strings.TrimSpace(line), ";"))
+		if len(f) == 3 && f[0] == "proxy_set_header" {
+			directives[strings.ToLower(f[1])] = f[2]
+		}
+	}
+	if v := directives["x-forwarded-for"]; v != "$remote_addr" {
+		t.Fatalf("nginx.conf sets X-Forwarded-For to %q; it must overwrite it with $remote_addr", v)
+	}
+	if v, ok := directives["x-real-ip"]; !ok || v != `""` {
+		t.Fatalf("nginx.conf passes the client's X-Real-IP through (set it to \"\")")
 	}
 }
 

@@ -1,0 +1,7 @@
+package handlers
+
+// The fuzz targets' seeds, for the end-to-end test in handlers_test.
+var (
+	TokenRequestSeeds = tokenRequestSeeds
+	ClientAuthSeeds   = clientAuthSeeds
+)
