@@ -35,7 +35,7 @@ func TestHashBudget(t *testing.T) {
 // TestHasherSlotRests checks that a slot is taken for the hash and its
 // rest, and that a waiting hash gives up with its context.
 func TestHasherSlotRests(t *testing.T) {
-	h := &Hasher{params: Argon2Params{Memory: 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1e-6}
+	h := &Hasher{params: Argon2Params{Memory: 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1e-6, maxWaiting: 1}
 	if _, err := h.Hash(t.Context(), "first"); err != nil {
 		t.Fatal(err)
 	}

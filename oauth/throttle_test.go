@@ -19,8 +19,8 @@ func (f *fixture) loginAs(t *testing.T, user, pw, addr string) error {
 func retryAfter(t *testing.T, err error) time.Duration {
 	t.Helper()
 	var oerr *oauth.Error
-	if !errors.As(err, &oerr) || oerr.Code != "slow_down" {
-		t.Fatalf("got %v, want slow_down", err)
+	if !errors.As(err, &oerr) || !errors.Is(err, oauth.ErrThrottled) || oerr.RetryAfter <= 0 {
+		t.Fatalf("got %v, want a throttled temporarily_unavailable with a retry time", err)
 	}
 	return oerr.RetryAfter
 }

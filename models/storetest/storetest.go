@@ -43,6 +43,9 @@ func Run(t *testing.T, open func(t *testing.T) models.Store) {
 		{"MaxSessionsPerUserParallel", testMaxSessionsParallel},
 		{"ExpireAndPurge", testExpireAndPurge},
 		{"KeysNoLostUpdate", testKeysParallel},
+		{"ReserveLogin", testReserveLogin},
+		{"ReleaseLogin", testReleaseLogin},
+		{"ReserveLoginParallel", testReserveLoginParallel},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 	}
