@@ -4,8 +4,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/batonhq/baton/handlers"
+	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -27,8 +29,13 @@ func failedLoginAddrs(t *testing.T, s *server, header http.Header, candidates ..
 	for _, c := range candidates {
 		keys = append(keys, "addr:"+c)
 	}
-	got, err := s.store.LoginFailures(t.Context(), keys)
-	if err != nil {
+	// Read the records through a reservation that always waits: it
+	// changes nothing.
+	var got []models.LoginFailure
+	if _, err := s.store.ReserveLoginAttempt(t.Context(), keys, time.Now(), time.Hour, func(r []models.LoginFailure) time.Duration {
+		got = r
+		return time.Nanosecond
+	}); err != nil {
 		t.Fatal(err)
 	}
 	var out []string

@@ -30,17 +30,20 @@ type errorBody struct {
 	Description string `json:"error_description,omitempty"`
 }
 
-// statusOf maps an OAuth error code to its HTTP status.
-func statusOf(code string) int {
-	switch code {
+// statusOf maps an OAuth error to its HTTP status: by its code, except a
+// refusal for too many attempts (429), whose code an overloaded server
+// (503) shares.
+func statusOf(e *oauth.Error) int {
+	if e.Throttled {
+		return http.StatusTooManyRequests
+	}
+	switch e.Code {
 	case oauth.ErrInvalidClient.Code:
 		return http.StatusUnauthorized
 	case oauth.ErrServerError.Code:
 		return http.StatusInternalServerError
 	case oauth.ErrTemporarilyUnavail.Code:
 		return http.StatusServiceUnavailable
-	case oauth.ErrSlowDown.Code:
-		return http.StatusTooManyRequests
 	case "not_found":
 		return http.StatusNotFound
 	case "method_not_allowed":
@@ -67,7 +70,7 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 		log.ErrorContext(c.Request.Context(), "request failed", "path", truncate(c.Request.URL.Path, maxLoggedPath), "err", err)
 		oerr = oauth.ErrServerError.Describe("internal error")
 	}
-	status := statusOf(oerr.Code)
+	status := statusOf(oerr)
 	var serr *statusError
 	if errors.As(err, &serr) {
 		status = serr.status

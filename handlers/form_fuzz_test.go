@@ -48,7 +48,7 @@ func FuzzParseTokenRequest(f *testing.F) {
 			if !errors.As(err, &oerr) {
 				t.Fatalf("error %v is not an *oauth.Error", err)
 			}
-			if s := statusOf(oerr.Code); s < 400 || s >= 500 {
+			if s := statusOf(oerr); s < 400 || s >= 500 {
 				t.Fatalf("error %q maps to status %d", oerr.Code, s)
 			}
 			return
@@ -141,7 +141,7 @@ func FuzzClientAuth(f *testing.F) {
 		cred, err := clientCredentials(r, form)
 		if err != nil {
 			var oerr *oauth.Error
-			if !errors.As(err, &oerr) || statusOf(oerr.Code) >= 500 {
+			if !errors.As(err, &oerr) || statusOf(oerr) >= 500 {
 				t.Fatalf("error %v is not a 4xx OAuth error", err)
 			}
 			return

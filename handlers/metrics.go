@@ -57,7 +57,7 @@ func NewMetrics(activeKeyAge func() float64) *Metrics {
 		sessionsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baton_sessions_ended_total",
 			Help: "Sessions ended, by reason."}, []string{"reason"}),
 		throttled: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_login_throttled_total",
-			Help: "Password logins refused by the throttle (429)."}),
+			Help: "Password logins and client secrets refused by the throttle (429)."}),
 		dbUnavailable: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_database_unavailable_total",
 			Help: "Requests answered 503 because the database was unreachable."}),
 		keyRotations: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_key_rotations_total",

@@ -28,6 +28,7 @@ func revoke(svc *oauth.Service, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req, err := parseTokenInfo(c.Request)
 		if err == nil {
+			req.Client.Addr = c.ClientIP()
 			if err = svc.Revoke(c.Request.Context(), req); err == nil {
 				noStore(c)
 				c.Status(http.StatusOK)
@@ -43,6 +44,7 @@ func introspect(svc *oauth.Service, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req, err := parseTokenInfo(c.Request)
 		if err == nil {
+			req.Client.Addr = c.ClientIP()
 			var resp oauth.Introspection
 			if resp, err = svc.Introspect(c.Request.Context(), req); err == nil {
 				noStore(c)

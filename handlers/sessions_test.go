@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -247,18 +248,48 @@ func TestAdminSessionsAPI(t *testing.T) {
 
 // TestOneLoginPerUser: with a limit of 2 sessions per user, 50 concurrent
 // logins leave exactly 2 live sessions; the others end as "replaced".
+// (Beyond the username's free attempts in flight, logins are answered 429
+// and try again.)
 func TestOneLoginPerUser(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServerWith(t, b.Open(t), func(o *oauth.Options) { o.MaxSessionsPerUser = 2 })
 			conf := s.oauth2Config("spa", "", oauth2.AuthStyleInParams)
+			// Attempts in flight count against the username's throttle, so
+			// a login refused with 429 tries again once another has been
+			// answered (a success clears the count).
+			var mu sync.Mutex
+			answered := 0
+			cond := sync.NewCond(&mu)
+			login := func() error {
+				for {
+					mu.Lock()
+					seen := answered
+					mu.Unlock()
+					_, err := conf.PasswordCredentialsToken(t.Context(), "alice", password)
+					var rerr *oauth2.RetrieveError
+					if errors.As(err, &rerr) && rerr.Response.StatusCode == http.StatusTooManyRequests {
+						mu.Lock()
+						for answered == seen {
+							cond.Wait()
+						}
+						mu.Unlock()
+						continue
+					}
+					mu.Lock()
+					answered++
+					cond.Broadcast()
+					mu.Unlock()
+					return err
+				}
+			}
 			var wg sync.WaitGroup
 			errs := make([]error, 50)
 			for i := range errs {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, errs[i] = conf.PasswordCredentialsToken(t.Context(), "alice", password)
+					errs[i] = login()
 				}()
 			}
 			wg.Wait()

@@ -259,14 +259,20 @@ type Store interface {
 	// once. If fn returns an error nothing is written.
 	UpdateKeys(ctx context.Context, fn func(keys []SigningKey) ([]SigningKey, error)) error
 
-	// LoginFailures returns the failure records of the given throttle keys
-	// (a username, a client address); keys without failures are absent.
-	LoginFailures(ctx context.Context, keys []string) ([]LoginFailure, error)
-	// RecordLoginFailure counts one more failed login for each key; a count
-	// whose last failure is older than window starts again from one.
-	RecordLoginFailure(ctx context.Context, keys []string, now time.Time, window time.Duration) error
-	// ClearLoginFailures forgets the failures of a key (a successful login).
-	ClearLoginFailures(ctx context.Context, key string) error
+	// ReserveLoginAttempt counts a login attempt before it is tried, so that
+	// concurrent attempts cannot all pass one check. In one transaction it
+	// reads the failure records of keys under lock (keys without a record
+	// are absent) and asks wait how long the attempt must wait; when wait
+	// answers zero it counts the attempt under every key (failures+1, last
+	// failure at now; a count whose last failure is older than window starts
+	// again from one), otherwise it changes nothing. It returns wait's
+	// answer. wait must be a pure function: it may run more than once.
+	ReserveLoginAttempt(ctx context.Context, keys []string, now time.Time, window time.Duration,
+		wait func([]LoginFailure) time.Duration) (time.Duration, error)
+	// ReleaseLoginAttempt takes a reservation back after a success: the
+	// records of clear are deleted, the counts of release lose one (a
+	// record left at zero is deleted).
+	ReleaseLoginAttempt(ctx context.Context, clear, release []string) error
 	// PurgeLoginFailures deletes records whose last failure is older than before.
 	PurgeLoginFailures(ctx context.Context, before time.Time) (int64, error)
 

@@ -74,6 +74,7 @@ func (s *Service) AddClient(ctx context.Context, spec ClientSpec) (models.Client
 		}
 		return models.Client{}, fmt.Errorf("create client: %w", err)
 	}
+	s.clients.forget(c.ID) // it may be in the negative cache
 	return c, nil
 }
 

@@ -5,10 +5,9 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/batonhq/baton/models"
 )
@@ -17,20 +16,26 @@ import (
 // rarely, and every instance sees a change within this time.
 const clientTTL = 5 * time.Second
 
+// maxUnknownClients bounds the negative cache: past it, the cache starts
+// over, so that a spray of made-up client ids cannot grow memory.
+const maxUnknownClients = 4096
+
 // clientCache keeps registered clients briefly, and remembers which secret
 // each confidential client last authenticated with, as an HMAC under a key
 // that lives only in this process. A correct secret costs one argon2id
 // verification per process and stored hash, then a constant-time HMAC
 // comparison; a wrong secret always pays the full argon2id cost, so guessing
-// stays as slow as the hash makes it.
+// stays as slow as the hash makes it (and is throttled per address).
+// Unknown client ids are remembered for clientTTL too (negative cache).
 type clientCache struct {
-	key []byte
-	mu  sync.RWMutex
-	m   map[string]cachedClient
+	key     []byte
+	mu      sync.RWMutex
+	m       map[string]cachedClient
+	unknown map[string]time.Time // client id → when the store said it does not exist
 	// verify runs one argon2id verification for concurrent requests
 	// presenting the same secret for the same client (a service starting
 	// its workers at once), instead of one each in the hashing queue.
-	verify singleflight.Group
+	verify flights
 }
 
 type cachedClient struct {
@@ -43,7 +48,7 @@ type cachedClient struct {
 func newClientCache() *clientCache {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k)
-	return &clientCache{key: k, m: map[string]cachedClient{}}
+	return &clientCache{key: k, m: map[string]cachedClient{}, unknown: map[string]time.Time{}}
 }
 
 func (c *clientCache) mac(secret string) []byte {
@@ -52,19 +57,42 @@ func (c *clientCache) mac(secret string) []byte {
 	return h.Sum(nil)
 }
 
-// client returns the client, from the cache while it is fresh.
+// forget drops what the cache knows of a client (this process created it).
+func (c *clientCache) forget(id string) {
+	c.mu.Lock()
+	delete(c.m, id)
+	delete(c.unknown, id)
+	c.mu.Unlock()
+}
+
+// client returns the client, from the cache while it is fresh; an id the
+// store did not know within clientTTL is answered models.ErrNotFound
+// without asking again.
 func (s *Service) client(ctx context.Context, id string, now time.Time) (models.Client, error) {
 	s.clients.mu.RLock()
 	e, ok := s.clients.m[id]
+	missing, unknown := s.clients.unknown[id]
 	s.clients.mu.RUnlock()
 	if ok && now.Sub(e.loaded) < clientTTL {
 		return e.client, nil
 	}
+	if unknown && now.Sub(missing) < clientTTL {
+		return models.Client{}, models.ErrNotFound
+	}
 	cl, err := s.store.Client(ctx, id)
+	if errors.Is(err, models.ErrNotFound) {
+		s.clients.mu.Lock()
+		if len(s.clients.unknown) >= maxUnknownClients {
+			clear(s.clients.unknown)
+		}
+		s.clients.unknown[id] = now
+		s.clients.mu.Unlock()
+	}
 	if err != nil {
 		return models.Client{}, err
 	}
 	s.clients.mu.Lock()
+	delete(s.clients.unknown, id)
 	e = s.clients.m[id]
 	if e.macHash != cl.SecretHash {
 		e.mac, e.macHash = nil, "" // the secret changed: verify afresh
@@ -77,8 +105,11 @@ func (s *Service) client(ctx context.Context, id string, now time.Time) (models.
 
 // secretOK verifies a confidential client's secret: a constant-time HMAC
 // comparison when this secret was verified before against the same stored
-// hash, argon2id otherwise.
-func (s *Service) secretOK(ctx context.Context, cl models.Client, secret string) (bool, error) {
+// hash, argon2id otherwise. An argon2id verification is counted under the
+// caller's address first (reserveAttempt), so that a flood of wrong
+// secrets meets the throttle instead of the hasher; a correct secret takes
+// its attempt back.
+func (s *Service) secretOK(ctx context.Context, cl models.Client, secret, addr string) (bool, error) {
 	mac := s.clients.mac(secret)
 	s.clients.mu.RLock()
 	e := s.clients.m[cl.ID]
@@ -86,19 +117,25 @@ func (s *Service) secretOK(ctx context.Context, cl models.Client, secret string)
 	if e.macHash == cl.SecretHash && e.mac != nil && hmac.Equal(e.mac, mac) {
 		return true, nil
 	}
-	// The shared verification outlives a caller that gives up; each caller
-	// waits for it only as long as its own request lasts.
-	done := s.clients.verify.DoChan(cl.ID+"\x00"+cl.SecretHash+"\x00"+string(mac), func() (any, error) {
-		return s.hasher.Verify(context.WithoutCancel(ctx), cl.SecretHash, secret)
+	// The shared verification runs while at least one caller waits for it.
+	ok, err := s.clients.verify.do(ctx, cl.ID+"\x00"+cl.SecretHash+"\x00"+string(mac), func(ctx context.Context) (bool, error) {
+		var keys []string
+		if addr != "" {
+			keys = []string{clientAddrKey + addr}
+			if err := s.reserveAttempt(ctx, keys); err != nil {
+				return false, err
+			}
+		}
+		ok, err := s.hasher.Verify(ctx, cl.SecretHash, secret)
+		if keys != nil && (ok || errors.Is(err, ErrTemporarilyUnavail)) {
+			if rerr := s.releaseAttempt(ctx, nil, keys); rerr != nil {
+				s.log.WarnContext(ctx, "release client attempt", "err", rerr)
+			}
+		}
+		return ok, err
 	})
-	var r singleflight.Result
-	select {
-	case r = <-done:
-	case <-ctx.Done():
-		return false, ctx.Err()
-	}
-	if r.Err != nil || !r.Val.(bool) {
-		return false, r.Err
+	if err != nil || !ok {
+		return false, err
 	}
 	s.clients.mu.Lock()
 	e = s.clients.m[cl.ID]
@@ -106,4 +143,64 @@ func (s *Service) secretOK(ctx context.Context, cl models.Client, secret string)
 	s.clients.m[cl.ID] = e
 	s.clients.mu.Unlock()
 	return true, nil
+}
+
+// flights shares one run of a function among the concurrent callers with
+// the same key, like singleflight, but the run's context is cancelled when
+// the last caller waiting for it gives up: no work for callers that are gone.
+type flights struct {
+	mu sync.Mutex
+	m  map[string]*flight
+}
+
+type flight struct {
+	done    chan struct{}
+	ok      bool
+	err     error
+	waiters int
+	cancel  context.CancelFunc
+}
+
+// do runs fn once for the concurrent callers of key and returns its result,
+// or ctx's error when the caller gives up first.
+func (g *flights) do(ctx context.Context, key string, fn func(context.Context) (bool, error)) (bool, error) {
+	g.mu.Lock()
+	if g.m == nil {
+		g.m = map[string]*flight{}
+	}
+	f := g.m[key]
+	if f == nil {
+		// The run keeps the first caller's values (logging), not its
+		// cancellation: it ends when the last waiter leaves.
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{done: make(chan struct{}), cancel: cancel}
+		g.m[key] = f
+		go func() {
+			ok, err := fn(runCtx)
+			g.mu.Lock()
+			f.ok, f.err = ok, err
+			if g.m[key] == f {
+				delete(g.m, key)
+			}
+			g.mu.Unlock()
+			cancel()
+			close(f.done)
+		}()
+	}
+	f.waiters++
+	g.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.ok, f.err
+	case <-ctx.Done():
+		g.mu.Lock()
+		if f.waiters--; f.waiters == 0 {
+			f.cancel()
+			if g.m[key] == f {
+				delete(g.m, key) // a later caller starts afresh
+			}
+		}
+		g.mu.Unlock()
+		return false, ctx.Err()
+	}
 }

@@ -7,12 +7,16 @@ import (
 
 // Error is an OAuth 2.0 error (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 6750 §3.1).
 // Package-level values are templates: With returns a copy, and errors.Is
-// matches any copy with the same Code.
+// matches any copy with the same Code and Throttled.
 type Error struct {
 	Code        string        // the "error" member
 	Description string        // the "error_description" member: safe for the client
 	RetryAfter  time.Duration // when set, the client may retry after this long
-	cause       error         // logged, never sent
+	// Throttled marks a refusal for too many failed attempts by this
+	// caller (HTTP 429), as opposed to an overloaded server (503) that
+	// shares its code.
+	Throttled bool
+	cause     error // logged, never sent
 }
 
 // The errors the token endpoint can return (RFC 6749 §5.2).
@@ -25,9 +29,11 @@ var (
 	ErrInvalidScope         = &Error{Code: "invalid_scope"}
 	ErrServerError          = &Error{Code: "server_error"}
 	ErrTemporarilyUnavail   = &Error{Code: "temporarily_unavailable"}
-	// ErrSlowDown refuses a login while its username or address is
-	// throttled after repeated failures (answered 429 with Retry-After).
-	ErrSlowDown = &Error{Code: "slow_down"}
+	// ErrThrottled refuses an attempt while its username or address
+	// waits after repeated failures (answered 429 with Retry-After). The
+	// code is RFC 6749's "retry later" one; slow_down is RFC 8628's
+	// device-polling code and means nothing to a password-grant client.
+	ErrThrottled = &Error{Code: "temporarily_unavailable", Throttled: true}
 )
 
 func (e *Error) Error() string {
@@ -40,10 +46,11 @@ func (e *Error) Error() string {
 // Unwrap returns the internal cause, for logging.
 func (e *Error) Unwrap() error { return e.cause }
 
-// Is reports whether target is an *Error with the same code.
+// Is reports whether target is an *Error with the same code and the same
+// Throttled.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
+	return ok && t.Code == e.Code && t.Throttled == e.Throttled
 }
 
 // With returns a copy of e with a client-safe description and an internal cause.

@@ -19,23 +19,28 @@ func (s *Service) passwordGrant(ctx context.Context, client models.Client, req T
 		return TokenResponse{}, err
 	}
 	keys := throttleKeys(req.Username, req.RemoteAddr)
-	failedBefore, err := s.checkThrottle(ctx, keys)
-	if err != nil {
+	if err := s.reserveAttempt(ctx, keys); err != nil {
 		return TokenResponse{}, err
 	}
 	user, err := s.checkPassword(ctx, req.Username, req.Password)
-	if errors.Is(err, ErrInvalidGrant) {
-		if rerr := s.recordFailure(ctx, keys); rerr != nil {
-			return TokenResponse{}, rerr
+	switch {
+	case err == nil:
+		// A success forgets the username's failures and takes its attempt
+		// back off the address, so that the users behind one NAT who log
+		// in do not add up.
+		if err := s.releaseAttempt(ctx, keys[:1], keys[1:]); err != nil {
+			return TokenResponse{}, err
 		}
-	}
-	if err != nil {
+	case errors.Is(err, ErrTemporarilyUnavail):
+		// The hasher refused: nothing was tried. (An attempt whose caller
+		// gave up keeps its reservation: it may have been hashed, and a
+		// flood of abandoned attempts must meet the throttle too.)
+		if rerr := s.releaseAttempt(ctx, nil, keys); rerr != nil {
+			s.log.WarnContext(ctx, "release login attempt", "err", rerr)
+		}
 		return TokenResponse{}, err
-	}
-	if failedBefore {
-		if err := s.store.ClearLoginFailures(ctx, keys[0]); err != nil {
-			return TokenResponse{}, fmt.Errorf("clear login failures: %w", err)
-		}
+	default:
+		return TokenResponse{}, err
 	}
 	scope = s.forUser(scope, user)
 	now := s.now()

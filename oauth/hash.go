@@ -44,14 +44,27 @@ const HashCPUShare = 0.2
 // share of the CPUs: it sets how many hashes run at once (slots) and what
 // fraction of its time each slot may hash (duty); after a hash that took d,
 // its slot rests d×(1/duty−1) before the next hash may use it. The caller
-// does not wait for the rest. Safe for concurrent use.
+// does not wait for the rest. At most hashQueuePerSlot hashes per slot may
+// wait for a slot: beyond that the hasher refuses at once with
+// temporarily_unavailable (503, Retry-After) rather than letting the queue,
+// and every caller's wait, grow. A waiting hash gives up with its context.
+// Safe for concurrent use.
 type Hasher struct {
-	params Argon2Params
-	slots  chan struct{}
-	duty   float64
-	dummy  string       // verified against when there is no stored hash
-	runs   atomic.Int64 // hashes computed (tests)
+	params     Argon2Params
+	slots      chan struct{}
+	duty       float64
+	maxWaiting int64        // hashes that may wait for a slot
+	waiting    atomic.Int64 // hashes waiting for a slot
+	dummy      string       // verified against when there is no stored hash
+	runs       atomic.Int64 // hashes computed (tests)
 }
+
+// hashQueuePerSlot bounds the hashes waiting for a slot, per slot: with the
+// default cost and budget, about half a second of waiting.
+const hashQueuePerSlot = 8
+
+// errHasherBusy refuses a hash when too many wait already.
+var errHasherBusy = ErrTemporarilyUnavail.Describe("too many logins in progress; retry shortly").After(time.Second)
 
 // NewHasher returns a hasher; zero params mean the default (19 MiB, t=2,
 // p=1), a share outside (0, 1] means HashCPUShare.
@@ -66,7 +79,7 @@ func NewHasher(p Argon2Params, share float64) (*Hasher, error) {
 		share = HashCPUShare
 	}
 	slots, duty := hashBudget(share, runtime.GOMAXPROCS(0))
-	h := &Hasher{params: p, slots: make(chan struct{}, slots), duty: duty}
+	h := &Hasher{params: p, slots: make(chan struct{}, slots), duty: duty, maxWaiting: int64(hashQueuePerSlot * slots)}
 	dummy, err := h.Hash(context.Background(), "baton dummy password")
 	if err != nil {
 		return nil, err
@@ -123,12 +136,26 @@ func restAfter(d time.Duration, duty float64) time.Duration {
 	return time.Duration(float64(d) * (1/duty - 1))
 }
 
-// run hashes in a slot, then lets the slot rest in the background.
+// run hashes in a slot, then lets the slot rest in the background. It
+// refuses with errHasherBusy when too many hashes wait for a slot already.
 func (h *Hasher) run(ctx context.Context, hash func()) error {
+	if err := ctx.Err(); err != nil {
+		return err // the caller is gone: hash nothing for it
+	}
 	select {
 	case h.slots <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	default:
+		if h.waiting.Add(1) > h.maxWaiting {
+			h.waiting.Add(-1)
+			return errHasherBusy
+		}
+		select {
+		case h.slots <- struct{}{}:
+			h.waiting.Add(-1)
+		case <-ctx.Done():
+			h.waiting.Add(-1)
+			return ctx.Err()
+		}
 	}
 	start := time.Now()
 	hash()

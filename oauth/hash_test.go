@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 )
@@ -35,7 +36,7 @@ func TestHashBudget(t *testing.T) {
 // TestHasherSlotRests checks that a slot is taken for the hash and its
 // rest, and that a waiting hash gives up with its context.
 func TestHasherSlotRests(t *testing.T) {
-	h := &Hasher{params: Argon2Params{Memory: 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1e-6}
+	h := &Hasher{params: Argon2Params{Memory: 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1e-6, maxWaiting: 1}
 	if _, err := h.Hash(t.Context(), "first"); err != nil {
 		t.Fatal(err)
 	}
@@ -45,5 +46,35 @@ func TestHasherSlotRests(t *testing.T) {
 	defer cancel()
 	if _, err := h.Hash(ctx, "second"); err == nil {
 		t.Fatal("the second hash did not wait for the resting slot")
+	}
+}
+
+// TestHasherQueueBounded fills the queue: the next hash is refused at once
+// with temporarily_unavailable and a retry time, and waiters that give up
+// leave the queue.
+func TestHasherQueueBounded(t *testing.T) {
+	h := &Hasher{params: Argon2Params{Memory: 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1, maxWaiting: 2}
+	h.slots <- struct{}{} // the only slot is busy
+	ctx, cancel := context.WithCancel(t.Context())
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { _, err := h.Hash(ctx, "waits"); errs <- err }()
+	}
+	for h.waiting.Load() < 2 {
+		time.Sleep(time.Millisecond) // until both wait for the slot
+	}
+	_, err := h.Hash(t.Context(), "refused")
+	var oerr *Error
+	if !errors.As(err, &oerr) || !errors.Is(err, ErrTemporarilyUnavail) || oerr.RetryAfter <= 0 {
+		t.Fatalf("a hash beyond the queue: %v, want temporarily_unavailable with a retry time", err)
+	}
+	cancel()
+	for range 2 {
+		if err := <-errs; !errors.Is(err, context.Canceled) {
+			t.Fatalf("a waiter that gave up: %v", err)
+		}
+	}
+	if n := h.waiting.Load(); n != 0 || h.runs.Load() != 0 {
+		t.Fatalf("%d still waiting, %d hashed", n, h.runs.Load())
 	}
 }

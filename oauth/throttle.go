@@ -3,20 +3,37 @@ package oauth
 import (
 	"context"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/batonhq/baton/models"
 )
 
-// Throttling of the password grant (SPEC §3): after a few free failures, a
-// username or a client address must wait before its next attempt, the wait
-// doubling with every failure up to a ceiling. The counts live in the
-// database, so every instance enforces the same limits.
+// Throttling of the password grant and of client secrets (SPEC §3): after a
+// few free failures, a username or a client address must wait before its
+// next attempt, the wait doubling with every failure up to a ceiling. The
+// counts live in the database, so every instance enforces the same limits.
+//
+// An attempt is counted before it is tried (reserveAttempt), in the same
+// transaction that checks the wait, so that concurrent attempts cannot all
+// pass one check: an attempt in flight counts as a failure until it
+// succeeds (releaseAttempt).
 const (
-	freeUserFailures = 5                // per username
-	freeAddrFailures = 20               // per address: NATs share addresses
-	firstBackoff     = time.Second      // after the free failures
-	maxBackoff       = 15 * time.Minute // ceiling of the wait
-	failureWindow    = time.Hour        // a failure older than this is forgotten
+	freeUserFailures   = 5                // per username
+	freeAddrFailures   = 20               // per address: NATs share addresses
+	freeClientFailures = 20               // client secrets per address
+	firstBackoff       = time.Second      // after the free failures
+	maxBackoff         = 15 * time.Minute // ceiling of the wait
+	failureWindow      = time.Hour        // a failure older than this is forgotten
+)
+
+// Prefixes of the throttle keys.
+const (
+	userKey       = "user:"        // a username (password grant)
+	addrKey       = "addr:"        // a client address (password grant)
+	clientAddrKey = "client-addr:" // a client address (client secrets)
 )
 
 // throttleKeys are the keys a login attempt is counted under.
@@ -30,11 +47,23 @@ func throttleKeys(username, addr string) []string {
 		}
 		username = username[:n]
 	}
-	keys := []string{"user:" + username}
+	keys := []string{userKey + username}
 	if addr != "" {
-		keys = append(keys, "addr:"+addr)
+		keys = append(keys, addrKey+addr)
 	}
 	return keys
+}
+
+// freeFailures is how many failures a key may have before it waits.
+func freeFailures(key string) int {
+	switch {
+	case strings.HasPrefix(key, userKey):
+		return freeUserFailures
+	case strings.HasPrefix(key, clientAddrKey):
+		return freeClientFailures
+	default:
+		return freeAddrFailures
+	}
 }
 
 // backoff is how long to wait after the given number of failures.
@@ -49,39 +78,50 @@ func backoff(failures, free int) time.Duration {
 	return min(firstBackoff<<shift, maxBackoff)
 }
 
-// checkThrottle refuses an attempt while the username or the address waits.
-// It reports whether the username has failures on record.
-func (s *Service) checkThrottle(ctx context.Context, keys []string) (bool, error) {
-	records, err := s.store.LoginFailures(ctx, keys)
-	if err != nil {
-		return false, fmt.Errorf("read login failures: %w", err)
-	}
-	userFailed := false
-	now := s.now()
+// mustWait is how long an attempt must wait at now given its keys'
+// records, and the key that imposes the longest wait.
+func mustWait(records []models.LoginFailure, now time.Time) (time.Duration, string) {
 	var wait time.Duration
+	var key string
 	for _, r := range records {
-		free := freeUserFailures
-		if r.Key == keys[0] {
-			userFailed = true
-		} else {
-			free = freeAddrFailures
+		if now.Sub(r.LastAt) >= failureWindow {
+			continue // forgotten
 		}
-		if until := r.LastAt.Add(backoff(r.Failures, free)); until.After(now) && now.Sub(r.LastAt) < failureWindow {
-			wait = max(wait, until.Sub(now))
+		if d := r.LastAt.Add(backoff(r.Failures, freeFailures(r.Key))).Sub(now); d > wait {
+			wait, key = d, r.Key
 		}
 	}
-	if wait > 0 {
-		s.opts.Metrics.LoginThrottled()
-		s.log.WarnContext(ctx, "login throttled", "retry_after", wait.Round(time.Second))
-		return userFailed, ErrSlowDown.Describe("too many failed logins; retry later").After(wait)
-	}
-	return userFailed, nil
+	return wait, key
 }
 
-// recordFailure counts a failed login under its keys.
-func (s *Service) recordFailure(ctx context.Context, keys []string) error {
-	if err := s.store.RecordLoginFailure(ctx, keys, s.now(), failureWindow); err != nil {
-		return fmt.Errorf("record login failure: %w", err)
+// reserveAttempt counts an attempt under keys before it is tried, or
+// refuses it with ErrThrottled while one of the keys waits.
+func (s *Service) reserveAttempt(ctx context.Context, keys []string) error {
+	now := s.now()
+	var subject string
+	wait, err := s.store.ReserveLoginAttempt(ctx, keys, now, failureWindow, func(rs []models.LoginFailure) time.Duration {
+		var d time.Duration
+		d, subject = mustWait(rs, now)
+		return d
+	})
+	if err != nil {
+		return fmt.Errorf("reserve login attempt: %w", err)
+	}
+	if wait <= 0 {
+		return nil
+	}
+	s.opts.Metrics.LoginThrottled()
+	// The subject is a username or an address, never a secret.
+	s.log.WarnContext(ctx, "login throttled", "subject", subject, "retry_after", wait.Round(time.Second))
+	return ErrThrottled.Describe("too many failed attempts; retry after %d seconds", int(math.Ceil(wait.Seconds()))).After(wait)
+}
+
+// releaseAttempt takes back the reservation of an attempt that succeeded
+// or was never tried: the failures of clear are forgotten, the attempt is
+// taken off the counts of release.
+func (s *Service) releaseAttempt(ctx context.Context, clear, release []string) error {
+	if err := s.store.ReleaseLoginAttempt(ctx, clear, release); err != nil {
+		return fmt.Errorf("release login attempt: %w", err)
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ type ClientCredentials struct {
 	ID     string
 	Secret string
 	Method string // AuthBasic, AuthPost or AuthNone
+	Addr   string // the client's address, for throttling wrong secrets
 }
 
 // TokenRequest is a parsed token-endpoint request (RFC 6749 §4.3, §4.4, §6).
@@ -61,6 +62,9 @@ type TokenResponse struct {
 func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, error) {
 	if !slices.Contains(SupportedGrants(), req.GrantType) {
 		return TokenResponse{}, ErrUnsupportedGrantType.Describe("grant_type must be one of password, refresh_token, client_credentials")
+	}
+	if req.Client.Addr == "" {
+		req.Client.Addr = req.RemoteAddr
 	}
 	client, err := s.AuthenticateClient(ctx, req.Client)
 	if err != nil {
@@ -102,7 +106,11 @@ func (s *Service) refused(grant string, err error) {
 
 // AuthenticateClient checks the client's credentials (RFC 6749 §2.3):
 // confidential clients with their secret, public clients with "none".
-// Unknown clients cost a hash verification like known ones.
+// Every failure answers the same invalid_client, so that the answer does not
+// tell unknown, public and confidential clients apart. An unknown client
+// costs no hash: client ids are not secrets (RFC 6749 §2.2), and a flood of
+// made-up ids must not reach the hasher; wrong secrets of a known client
+// are verified with argon2id, throttled per address (secretOK).
 func (s *Service) AuthenticateClient(ctx context.Context, cred ClientCredentials) (models.Client, error) {
 	fail := ErrInvalidClient.Describe("client authentication failed")
 	if cred.ID == "" {
@@ -111,23 +119,20 @@ func (s *Service) AuthenticateClient(ctx context.Context, cred ClientCredentials
 	client, err := s.client(ctx, cred.ID, s.now())
 	switch {
 	case errors.Is(err, models.ErrNotFound):
-		if cred.Method != AuthNone {
-			_, _ = s.hasher.Verify(ctx, "", cred.Secret)
-		}
 		return models.Client{}, fail
 	case err != nil:
 		return models.Client{}, fmt.Errorf("load client: %w", err)
 	}
 	if client.Public {
 		if cred.Method != AuthNone {
-			return models.Client{}, ErrInvalidClient.Describe("public client must not send a secret")
+			return models.Client{}, fail // a public client must not send a secret
 		}
 		return client, nil
 	}
 	if cred.Method == AuthNone {
-		return models.Client{}, ErrInvalidClient.Describe("confidential client must authenticate")
+		return models.Client{}, fail // a confidential client must authenticate
 	}
-	ok, err := s.secretOK(ctx, client, cred.Secret)
+	ok, err := s.secretOK(ctx, client, cred.Secret, cred.Addr)
 	if err != nil {
 		return models.Client{}, fmt.Errorf("verify client secret: %w", err)
 	}

@@ -48,6 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) models.Store) {
 		{"RolesParallel", testRolesParallel},
 		{"RevokedTokens", testRevokedTokens},
 		{"RevokeParallel", testRevokeParallel},
+		{"ReserveLogin", testReserveLogin},
+		{"ReleaseLogin", testReleaseLogin},
+		{"ReserveLoginParallel", testReserveLoginParallel},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 	}
