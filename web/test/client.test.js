@@ -679,3 +679,23 @@ test('the redirect flow refuses to start without sessionStorage', async () => {
   await assert.rejects(c.loginWithRedirect({}), /redirectUri/);
   c.close();
 });
+
+test('the pair and id_token from a redirect reach the other tabs', { timeout: 10_000 }, async () => {
+  const b = fakeBaton();
+  const tokens = mapStorage(); // localStorage shared by the two tabs
+  let heard;
+  const tab2Heard = new Promise((r) => { heard = r; });
+  const tab2 = client(b, { storage: tokens, onEvent: (e) => e === 'tokens-from-other-tab' && heard() });
+  const r = redirectClient(b, { storage: tokens });
+  const q = await authorize(r);
+  b.idToken = fakeJWT({ iss: 'https://auth.test', sub: 'u1', aud: ['web', 'other'], nonce: q.nonce });
+  await r.client.handleRedirectCallback(callbackURL(q, { code: 'c', state: q.state, iss: 'https://auth.test' }));
+  await tab2Heard;
+  assert.equal(tab2.accessToken, 'at-0');
+  assert.equal(tab2.idToken, b.idToken);
+  const reloaded = client(b, { storage: tokens }); // a new page of the same origin
+  assert.equal(reloaded.idToken, b.idToken);
+  assert.equal(await r.client.signOut(), true);
+  assert.equal(r.client.idToken, null);
+  [tab2, reloaded, r.client].forEach((c) => c.close());
+});
