@@ -305,7 +305,7 @@ export class BatonClient {
     if (prompt) params.prompt = prompt;
     for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
     store.setItem(this.#pendingKey(state), JSON.stringify({
-      verifier, redirectUri: redirect, nonce: nonce || null, appState: appState ?? null, createdAt: Date.now(),
+      verifier, redirectUri: redirect, nonce: nonce || null, appState: appState ?? null,
     }));
     this.#onEvent('redirect', { to: this.#endpoints.authorizationEndpoint });
     this.#navigate(url.href);
