@@ -14,11 +14,12 @@ const (
 	GrantPassword          = "password"
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = "authorization_code"
 )
 
 // SupportedGrants lists the grant types baton implements.
 func SupportedGrants() []string {
-	return []string{GrantPassword, GrantRefreshToken, GrantClientCredentials}
+	return []string{GrantAuthorizationCode, GrantPassword, GrantRefreshToken, GrantClientCredentials}
 }
 
 // Client authentication methods (RFC 7591 §2 names).

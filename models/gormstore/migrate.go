@@ -45,6 +45,51 @@ var migrations = []migration{
 		sqlite:   schemaV4("BLOB", false),
 		postgres: schemaV4("BYTEA", true),
 	},
+	// Version 5 is another branch's (user roles, revoked tokens); versions
+	// are applied by number, so the gap is harmless until it is merged.
+	{
+		version:  6,
+		name:     "authorization code flow: client redirect URIs, origins, trust; codes; consents; session auth_time",
+		sqlite:   schemaV6("BLOB", "INTEGER"),
+		postgres: schemaV6("BYTEA", "BOOLEAN"),
+	},
+}
+
+// schemaV6 adds the authorization code flow (SPEC §6): the client's
+// redirect URIs and browser origins (space-separated, like grants and
+// scopes) and whether it is first-party; one-time codes, stored by hash;
+// consents per user and client; and the time of the login that started a
+// session (OIDC auth_time, NULL: the session's created_at).
+func schemaV6(bytes, boolean string) []string {
+	return []string{
+		`ALTER TABLE clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN allowed_origins TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN trusted ` + boolean + ` NOT NULL DEFAULT ` + falseLit(boolean),
+		`ALTER TABLE sessions ADD COLUMN auth_time BIGINT`,
+		`CREATE TABLE authorization_codes (
+			hash ` + bytes + ` PRIMARY KEY,
+			client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+			user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			redirect_uri TEXT NOT NULL,
+			code_challenge TEXT NOT NULL,
+			scope TEXT NOT NULL,
+			nonce TEXT NOT NULL DEFAULT '',
+			auth_time BIGINT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			used_at BIGINT,
+			session_id TEXT NOT NULL DEFAULT '',
+			replayed_at BIGINT
+		)`,
+		`CREATE INDEX authorization_codes_expires ON authorization_codes (expires_at)`,
+		`CREATE TABLE consents (
+			user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+			scope TEXT NOT NULL,
+			updated_at BIGINT NOT NULL,
+			PRIMARY KEY (user_id, client_id)
+		)`,
+	}
 }
 
 // schemaV4 makes a rotation's two updates eligible for Postgres HOT updates
