@@ -54,11 +54,11 @@ func (f *fixture) code(t *testing.T, nonce string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, err := f.svc.Login(ctx, "alice", password, "192.0.2.1")
+	user, authTime, err := f.svc.Login(ctx, "alice", password, "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc, err := f.svc.IssueCode(ctx, auth, user.ID, f.clock.Now())
+	loc, err := f.svc.IssueCode(ctx, auth, user.ID, authTime)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,14 +28,16 @@ func (s *Service) Issuer() string { return s.opts.Issuer }
 // check, throttle and hashing budget as the password grant. Wrong
 // credentials give ErrInvalidGrant (one generic message), a throttled
 // username or address ErrSlowDown with RetryAfter.
-func (s *Service) Login(ctx context.Context, username, password, remoteAddr string) (models.User, error) {
+// It returns the user and the time of the login (OIDC auth_time).
+func (s *Service) Login(ctx context.Context, username, password, remoteAddr string) (models.User, time.Time, error) {
 	if username == "" || password == "" {
-		return models.User{}, ErrInvalidRequest.Describe("enter your username and password")
+		return models.User{}, time.Time{}, ErrInvalidRequest.Describe("enter your username and password")
 	}
 	if len(username) > maxNameLen || len(password) > maxPasswordLen {
-		return models.User{}, ErrInvalidGrant.Describe("invalid username or password")
+		return models.User{}, time.Time{}, ErrInvalidGrant.Describe("invalid username or password")
 	}
-	return s.login(ctx, username, password, remoteAddr)
+	u, err := s.login(ctx, username, password, remoteAddr)
+	return u, s.now(), err
 }
 
 // NeedsConsent reports whether the user must approve the request: not for

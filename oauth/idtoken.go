@@ -72,6 +72,7 @@ func (s *Service) issueRefreshed(ctx context.Context, sess models.Session, clien
 type UserInfo struct {
 	Subject           string `json:"sub"`
 	PreferredUsername string `json:"preferred_username"`
+	ClientID          string `json:"-"` // the token's client, for CORS
 }
 
 // UserInfo answers for a bearer access token that holds openid.
@@ -87,7 +88,7 @@ func (s *Service) UserInfo(ctx context.Context, token string) (UserInfo, error) 
 	if err != nil {
 		return UserInfo{}, ErrInvalidToken.With("the user of the access token does not exist", err)
 	}
-	return UserInfo{Subject: u.ID, PreferredUsername: u.Username}, nil
+	return UserInfo{Subject: u.ID, PreferredUsername: u.Username, ClientID: claims.ClientID}, nil
 }
 
 // ScopesSupported lists what discovery advertises: openid plus the scopes

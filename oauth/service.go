@@ -50,6 +50,7 @@ type Service struct {
 	verifier Verifier
 	hasher   *Hasher
 	clients  *clientCache
+	origins  originCache
 	opts     Options
 	pageKey  []byte
 	now      func() time.Time
