@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -93,7 +95,18 @@ func (a *app) service(keys oauth.Keys) (*oauth.Service, error) {
 
 // serviceWith builds the oauth service feeding the metrics.
 func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics) (*oauth.Service, error) {
+	var pageKey []byte
+	if keys != nil { // serving: the pages' CSRF key, shared by every instance
+		kek, err := a.kek()
+		if err != nil {
+			return nil, err
+		}
+		if pageKey, err = hkdf.Key(sha256.New, kek, nil, "baton page key v1", 32); err != nil {
+			return nil, fmt.Errorf("derive page key: %w", err)
+		}
+	}
 	return oauth.NewService(a.store, keys, oauth.Options{
+		PageKey:            pageKey,
 		Issuer:             a.cfg.Issuer,
 		Audience:           a.cfg.TokenAudience(),
 		AccessTokenTTL:     a.cfg.AccessTokenTTL,
