@@ -38,11 +38,21 @@ func grants(logs *syncWriter, grant string) int {
 // refresh token, which baton refuses afterwards. With
 // BATON_DEMO_SCREENSHOT_DIR=DIR it saves demo-login.png (baton's login page
 // as reached from the demo) and demo-redirect.png (the demo once back).
+// On SQLite and Postgres.
 func TestDemoRedirectLoginInChromium(t *testing.T) {
 	chrome := chromiumPath(t)
+	for name, dbURL := range backendsURL(t) {
+		t.Run(name, func(t *testing.T) { demoRedirectLogin(t, chrome, dbURL(t)) })
+	}
+}
+
+func demoRedirectLogin(t *testing.T, chrome, dbURL string) {
 	const ttl = 2 * time.Second
-	e := environ{"BATON_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "baton.db"), "BATON_KEK": randomKEK(t),
-		"BATON_DEMO": "true", "BATON_ACCESS_TOKEN_TTL": ttl.String(), "BATON_LOG_LEVEL": "info"}
+	e := environ{"BATON_DATABASE_URL": dbURL, "BATON_KEK": randomKEK(t),
+		"BATON_DEMO": "true", "BATON_ACCESS_TOKEN_TTL": ttl.String(), "BATON_LOG_LEVEL": "info",
+		// Not the origin the page is opened at: the demo must take the issuer
+		// from discovery, or it refuses the redirect's iss (RFC 9207).
+		"BATON_ISSUER": "http://localhost:8080"}
 	d := &deployment{env: e}
 	d.cli(t, "hunter2hunter2\n", "user", "add", "--username", "alice", "--password-stdin")
 	// As README has it, with the loopback IP for the test's port (any port matches).
