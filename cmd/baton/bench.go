@@ -149,11 +149,23 @@ func (l *loader) run(ctx context.Context) (benchResult, error) {
 
 // measure runs the workers until the duration or the request count is
 // reached and summarises.
-func (l *loader) measure(ctx context.Context, target string, workers []request) benchResult {
+//
+// A login cut off by the deadline keeps the reservation the throttle made
+// for it on the client address (the server cannot tell an abandoned
+// attempt from a guess), and twenty of them throttle the address for an
+// hour: so in the modes that log in (password, codeflow) the iterations in
+// flight at the deadline finish, and count; elapsed time runs until the
+// last one ends. Other modes' iterations are cut off and not counted.
+func (l *loader) measure(parent context.Context, target string, workers []request) benchResult {
+	ctx := parent // ends the run
 	if l.cmd.Duration > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, l.cmd.Duration)
+		ctx, cancel = context.WithTimeout(parent, l.cmd.Duration)
 		defer cancel()
+	}
+	reqCtx := ctx // ends a request
+	if l.cmd.Mode == "password" || l.cmd.Mode == "codeflow" {
+		reqCtx = parent
 	}
 	var left atomic.Int64
 	left.Store(int64(l.cmd.Requests))
@@ -167,9 +179,9 @@ func (l *loader) measure(ctx context.Context, target string, workers []request) 
 			errs[i] = map[string]int{}
 			for ctx.Err() == nil && (l.cmd.Requests <= 0 || left.Add(-1) >= 0) {
 				t0 := time.Now()
-				status, err := w(ctx)
-				if ctx.Err() != nil && err != nil {
-					return // cut off by the deadline: not a result
+				status, err := w(reqCtx)
+				if reqCtx.Err() != nil && err != nil {
+					return // cut off by the deadline or by the caller: not a result
 				}
 				lat[i] = append(lat[i], time.Since(t0))
 				var cerr *checkError

@@ -139,3 +139,29 @@ func TestBenchLoginsSpreadOverUsers(t *testing.T) {
 		t.Fatalf("password, 8 workers as one user: %+v, want 429s", res)
 	}
 }
+
+// TestBenchLetsLoginsFinish: a login cut off by the deadline keeps its
+// throttle reservation on the client address (the server cannot tell it
+// was not a guess), and twenty of them throttle the address for an hour.
+// So the login modes let the logins in flight at the deadline finish:
+// many short runs in a row meet no 429.
+func TestBenchLetsLoginsFinish(t *testing.T) {
+	e := environ{"BATON_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "baton.db"), "BATON_KEK": randomKEK(t), "BATON_LOG_LEVEL": "warn"}
+	d := &deployment{env: e}
+	addBenchUsers(t, d, "carol", 4)
+	d.cli(t, "", "client", "add", "--id", "app", "--public", "--grants", "password")
+	d.cli(t, "", "client", "add", "--id", "web", "--public", "--trusted", "--grants", "authorization_code",
+		"--redirect-uri", "http://127.0.0.1/cb")
+	base := startServe(t, e)
+	for run := range 8 { // up to 4 logins in flight at each deadline: 32 > 20
+		mode, client := "password", "app"
+		if run%2 == 1 {
+			mode, client = "codeflow", "web"
+		}
+		res := benchJSON(t, e, "hunter2hunter2\n", "--url", base, "--mode", mode, "-c", "4", "-d", "150ms",
+			"--client", client, "--username", "carol", "--users", "4", "--password-stdin")
+		if len(res.Errors) != 0 || res.Requests == 0 {
+			t.Fatalf("run %d, %s: %+v", run, mode, res)
+		}
+	}
+}
