@@ -51,6 +51,10 @@ func Run(t *testing.T, open func(t *testing.T) models.Store) {
 		{"ReserveLogin", testReserveLogin},
 		{"ReleaseLogin", testReleaseLogin},
 		{"ReserveLoginParallel", testReserveLoginParallel},
+		{"UsersList", testUsersList},
+		{"UpdateUser", testUpdateUser},
+		{"DeleteUser", testDeleteUser},
+		{"DeleteUserRacesLogins", testDeleteUserRacesLogins},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 	}
