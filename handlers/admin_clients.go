@@ -1,12 +1,8 @@
 package handlers
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -95,7 +91,7 @@ func (h *adminClients) show(c *gin.Context) {
 // generated and returned once.
 func (h *adminClients) create(c *gin.Context) {
 	var req clientCreateRequest
-	if err := strictClientJSON(c.Request, &req, false); err != nil {
+	if err := readAdminJSON(c.Request, &req, false); err != nil {
 		writeError(c, h.log, err)
 		return
 	}
@@ -113,7 +109,7 @@ func (h *adminClients) create(c *gin.Context) {
 // update: PATCH /admin/v1/clients/{id}
 func (h *adminClients) update(c *gin.Context) {
 	var req clientPatchRequest
-	if err := strictClientJSON(c.Request, &req, false); err != nil {
+	if err := readAdminJSON(c.Request, &req, false); err != nil {
 		writeError(c, h.log, err)
 		return
 	}
@@ -144,7 +140,7 @@ func (h *adminClients) remove(c *gin.Context) {
 // rotate: POST /admin/v1/clients/{id}/secret; the new secret is generated
 // and returned once. The body, if any, must be an empty object.
 func (h *adminClients) rotate(c *gin.Context) {
-	if err := strictClientJSON(c.Request, &struct{}{}, true); err != nil {
+	if err := readAdminJSON(c.Request, &struct{}{}, true); err != nil {
 		writeError(c, h.log, err)
 		return
 	}
@@ -177,52 +173,4 @@ func (h *adminClients) failed(c *gin.Context, err error) bool {
 		writeError(c, h.log, err)
 	}
 	return true
-}
-
-// strictClientJSON decodes one JSON object of at most 64 KiB into dst:
-// unknown fields, wrong types, malformed JSON or anything after the
-// object are invalid_request. With mayBeEmpty an empty body is accepted.
-func strictClientJSON(r *http.Request, dst any, mayBeEmpty bool) error {
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBodyBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return &statusError{status: http.StatusRequestEntityTooLarge, err: oauth.ErrInvalidRequest.Describe("request body exceeds 64 KiB")}
-		}
-		return oauth.ErrInvalidRequest.With("request body could not be read", err)
-	}
-	if mayBeEmpty && len(bytes.TrimSpace(body)) == 0 {
-		return nil
-	}
-	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/json" {
-		return oauth.ErrInvalidRequest.Describe("content type must be application/json")
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return oauth.ErrInvalidRequest.Describe("invalid JSON body: %s", jsonProblem(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return oauth.ErrInvalidRequest.Describe("invalid JSON body: data after the object")
-	}
-	return nil
-}
-
-// jsonProblem names what is wrong with a body without echoing its values.
-func jsonProblem(err error) string {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return "field " + strconv.Quote(typeErr.Field) + " must be " + typeErr.Type.String()
-	case errors.As(err, &typeErr):
-		return "the body must be a JSON object"
-	case errors.As(err, &syntaxErr):
-		return "malformed JSON at byte " + strconv.FormatInt(syntaxErr.Offset, 10)
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "the body is empty or cut short"
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return "unknown field " + truncate(strings.TrimPrefix(err.Error(), "json: unknown field "), 64)
-	}
-	return "malformed JSON"
 }

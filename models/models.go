@@ -331,6 +331,23 @@ type Store interface {
 	// and returns how many of the deleted sessions were live. ErrNotFound
 	// if no such client.
 	DeleteClient(ctx context.Context, id string) (int64, error)
+
+	// Users administration (SPEC §7).
+	// Users lists users ordered by username (byte order), starting after
+	// the username after ("" for the first page), at most limit.
+	Users(ctx context.Context, after string, limit int) ([]User, error)
+	// UpdateUser calls fn with the user under a lock on it and stores the
+	// PasswordHash, Roles and Disabled of the user it returns (ID, Username
+	// and CreatedAt cannot change), in one transaction. When fn also
+	// returns a SessionEnd, every live session of the user ends with it in
+	// that transaction; UpdateUser returns how many. Nothing is written
+	// when fn fails. fn may run more than once. ErrNotFound if no such user.
+	UpdateUser(ctx context.Context, username string, fn func(User) (User, *SessionEnd, error)) (User, int64, error)
+	// DeleteUser deletes the user with its sessions, their refresh tokens,
+	// its authorization codes and consents, in one transaction. A session
+	// being created concurrently is either deleted with it or refused, never
+	// left behind. ErrNotFound if no such user.
+	DeleteUser(ctx context.Context, username string) (User, error)
 }
 
 // AuthorizationCode is a one-time code of the authorization code flow

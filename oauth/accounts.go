@@ -42,8 +42,8 @@ func (s *Service) AddUser(ctx context.Context, username, password string, roles 
 			return models.User{}, err
 		}
 	}
-	if n := utf8.RuneCountInString(password); n < minPasswordLen || len(password) > maxPasswordLen {
-		return models.User{}, fmt.Errorf("password must be %d to %d characters", minPasswordLen, maxPasswordLen)
+	if err := checkPassword(password); err != nil {
+		return models.User{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
@@ -52,7 +52,7 @@ func (s *Service) AddUser(ctx context.Context, username, password string, roles 
 	u := models.User{ID: newID(), Username: username, PasswordHash: hash, Roles: slices.Compact(slices.Sorted(slices.Values(roles))), CreatedAt: s.now()}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, models.ErrAlreadyExists) {
-			return models.User{}, fmt.Errorf("user %q already exists", username)
+			return models.User{}, fmt.Errorf("user %q %w", username, ErrUserExists)
 		}
 		return models.User{}, fmt.Errorf("create user: %w", err)
 	}

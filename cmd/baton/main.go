@@ -29,10 +29,14 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Run the HTTP server (migrates the schema first)."`
 	Migrate migrateCmd `cmd:"" help:"Apply schema migrations and exit."`
 	User    struct {
-		Add        userAddCmd        `cmd:"" help:"Create a user; the password is read from stdin."`
-		Disable    userDisableCmd    `cmd:"" help:"Disable a user and revoke all of its sessions."`
-		Grant      userGrantCmd      `cmd:"" help:"Give a user a role (admin)."`
-		RevokeRole userRevokeRoleCmd `cmd:"" name:"revoke-role" help:"Take a role (admin) from a user; ends its sessions, so its tokens lose the role's rights at once."`
+		Add         userAddCmd         `cmd:"" help:"Create a user; the password is read from stdin."`
+		Disable     userDisableCmd     `cmd:"" help:"Disable a user and revoke all of its sessions."`
+		Grant       userGrantCmd       `cmd:"" help:"Give a user a role (admin)."`
+		RevokeRole  userRevokeRoleCmd  `cmd:"" name:"revoke-role" help:"Take a role (admin) from a user; ends its sessions, so its tokens lose the role's rights at once."`
+		List        userListCmd        `cmd:"" help:"List users: username, id, roles, disabled, created."`
+		SetPassword userSetPasswordCmd `cmd:"" name:"set-password" help:"Change a user's password (read from stdin); ends its sessions."`
+		Enable      userEnableCmd      `cmd:"" help:"Let a disabled user log in again."`
+		Delete      userDeleteCmd      `cmd:"" help:"Delete a user and its sessions."`
 	} `cmd:"" help:"Manage users."`
 	Client struct {
 		Add          clientAddCmd          `cmd:"" help:"Register a client."`
@@ -50,6 +54,7 @@ type cli struct {
 	Bench       benchCmd         `cmd:"" help:"Load a running baton and report throughput and latency."`
 	BenchBase   benchBaselineCmd `cmd:"" name:"bench-baseline" hidden:"" help:"The bare net/http server that bench --baseline measures."`
 	Healthcheck healthcheckCmd   `cmd:"" help:"Exit 0 if a running baton is ready (container health checks)."`
+	Version     versionCmd       `cmd:"" help:"Print the version, the commit and the Go version."`
 	Sessions    struct {
 		List   sessionsListCmd   `cmd:"" help:"List a user's sessions."`
 		Revoke sessionsRevokeCmd `cmd:"" help:"Revoke one session (--id) or all of a user's (--username)."`

@@ -55,6 +55,10 @@ func Run(t *testing.T, open func(t *testing.T) models.Store) {
 		{"UpdateClient", testUpdateClient},
 		{"UpdateClientParallel", testUpdateClientParallel},
 		{"DeleteClient", testDeleteClient},
+		{"UsersList", testUsersList},
+		{"UpdateUser", testUpdateUser},
+		{"DeleteUser", testDeleteUser},
+		{"DeleteUserRacesLogins", testDeleteUserRacesLogins},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 	}
