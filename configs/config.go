@@ -23,7 +23,7 @@ type Config struct {
 	Addr               string        `env:"BATON_ADDR"`
 	Issuer             string        `env:"BATON_ISSUER"`
 	Audience           string        `env:"BATON_AUDIENCE"`
-	DatabaseURL        string        `env:"BATON_DATABASE_URL"`
+	DatabaseURL        string        `env:"BATON_DATABASE_URL" file:"true"`
 	AccessTokenTTL     time.Duration `env:"BATON_ACCESS_TOKEN_TTL"`
 	RefreshIdleTTL     time.Duration `env:"BATON_REFRESH_IDLE_TTL"`
 	SessionMaxTTL      time.Duration `env:"BATON_SESSION_MAX_TTL"`
@@ -32,7 +32,7 @@ type Config struct {
 	SigningAlg         string        `env:"BATON_SIGNING_ALG"`
 	KeyRotationPeriod  time.Duration `env:"BATON_KEY_ROTATION_PERIOD"`
 	JWKSMaxAge         time.Duration `env:"BATON_JWKS_MAX_AGE"`
-	KEK                string        `env:"BATON_KEK" secret:"true"`
+	KEK                string        `env:"BATON_KEK" secret:"true" file:"true"`
 	AdminScope         string        `env:"BATON_ADMIN_SCOPE"`
 	AuditRetention     time.Duration `env:"BATON_AUDIT_RETENTION"`
 	Demo               bool          `env:"BATON_DEMO"`
@@ -40,6 +40,11 @@ type Config struct {
 	PprofAddr          string        `env:"BATON_PPROF_ADDR"`
 	LogFormat          string        `env:"BATON_LOG_FORMAT"`
 	LogLevel           string        `env:"BATON_LOG_LEVEL"`
+
+	// Operations (issue 16): an internal listener for /metrics and,
+	// optionally, the admin API.
+	InternalAddr  string `env:"BATON_INTERNAL_ADDR"`
+	InternalAdmin bool   `env:"BATON_INTERNAL_ADMIN"`
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -76,7 +81,12 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	var errs []error
 	c.eachField(func(name string, f reflect.Value, secret bool) {
-		if v, ok := lookup(getenv, name); ok {
+		v, ok, err := lookupFile(getenv, name)
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		if ok {
 			if err := set(f, v); err != nil {
 				errs = append(errs, describe(name, v, secret, err))
 			}
@@ -96,6 +106,44 @@ func Load(getenv func(string) string) (Config, error) {
 func lookup(getenv func(string) string, name string) (string, bool) {
 	v := getenv(name)
 	return v, v != ""
+}
+
+// lookupFile reads a variable that may instead name a file holding its
+// value (NAME_FILE, for Docker and Kubernetes secrets), for the fields tagged
+// file:"true". One trailing newline is trimmed. Setting both is an error.
+func lookupFile(getenv func(string) string, name string) (string, bool, error) {
+	v, ok := lookup(getenv, name)
+	if !fileTagged(name) {
+		return v, ok, nil
+	}
+	fileVar := name + "_FILE"
+	path, fromFile := lookup(getenv, fileVar)
+	switch {
+	case !fromFile:
+		return v, ok, nil
+	case ok:
+		return "", false, fmt.Errorf("%s and %s are both set; set one", name, fileVar)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", false, fmt.Errorf("%s: read %s: %w", fileVar, path, errors.Unwrap(err))
+	}
+	s := strings.TrimSuffix(strings.TrimSuffix(string(raw), "\n"), "\r")
+	if s == "" {
+		return "", false, fmt.Errorf("%s: %s is empty", fileVar, path)
+	}
+	return s, true, nil
+}
+
+// fileTagged reports whether the variable's field accepts NAME_FILE.
+func fileTagged(name string) bool {
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("env") == name {
+			return t.Field(i).Tag.Get("file") == "true"
+		}
+	}
+	return false
 }
 
 // loadFile applies a YAML file whose keys are the variable names,
@@ -284,6 +332,7 @@ func (c Config) Validate() error {
 			bad("BATON_PPROF_ADDR", "%q must be a loopback host:port", truncate(c.PprofAddr))
 		}
 	}
+	errs = append(errs, c.validateInternal()...)
 	for _, p := range c.Proxies() {
 		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
 			bad("BATON_TRUSTED_PROXIES", "%q is not an IP address or CIDR", truncate(p))
@@ -298,6 +347,23 @@ func (c Config) Validate() error {
 		bad("BATON_LOG_LEVEL", "%q is not debug, info, warn or error", truncate(c.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// validateInternal checks the internal listener (issue 16): a host:port of
+// its own; the admin API moves there only if it exists.
+func (c Config) validateInternal() []error {
+	var errs []error
+	if c.InternalAddr != "" {
+		if _, port, err := net.SplitHostPort(c.InternalAddr); err != nil || port == "" {
+			errs = append(errs, fmt.Errorf("BATON_INTERNAL_ADDR: %q is not host:port", truncate(c.InternalAddr)))
+		} else if c.InternalAddr == c.Addr || c.InternalAddr == c.PprofAddr {
+			errs = append(errs, fmt.Errorf("BATON_INTERNAL_ADDR: %q is already BATON_ADDR or BATON_PPROF_ADDR", truncate(c.InternalAddr)))
+		}
+	}
+	if c.InternalAdmin && c.InternalAddr == "" {
+		errs = append(errs, errors.New("BATON_INTERNAL_ADMIN: needs BATON_INTERNAL_ADDR (the listener the admin API moves to)"))
+	}
+	return errs
 }
 
 // checkIssuer requires an absolute URL without query or fragment; plain

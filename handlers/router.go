@@ -35,6 +35,12 @@ type Config struct {
 	// TrustedProxies are the addresses (CIDRs) whose X-Forwarded-For is
 	// believed; none by default.
 	TrustedProxies []string
+
+	// Internal moves /metrics from this router to NewInternalRouter's
+	// (BATON_INTERNAL_ADDR); InternalAdmin moves the admin API there too
+	// (BATON_INTERNAL_ADMIN). Off: everything is served here.
+	Internal      bool
+	InternalAdmin bool
 }
 
 // NewRouter returns the HTTP handler of every baton endpoint.
@@ -46,25 +52,10 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("handlers: render metadata: %w", err)
 	}
-	r := gin.New()
-	r.HandleMethodNotAllowed = true
-	// Client addresses (login throttling, logs) come from the connection,
-	// or from X-Forwarded-For when the peer is a configured proxy; never
-	// from X-Real-IP, which a proxy that only sets X-Forwarded-For passes
-	// through from the client unchanged.
-	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
-	r.TrustedPlatform = ""
-	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
-		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
+	r, err := newEngine(cfg, !cfg.Internal)
+	if err != nil {
+		return nil, err
 	}
-	r.Use(requestID())
-	if cfg.Metrics != nil {
-		r.Use(cfg.Metrics.observe())
-		r.GET("/metrics", cfg.Metrics.handler())
-	}
-	r.Use(accessLog(cfg.Log), recovery(cfg.Log))
-	r.NoRoute(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "not_found"}) })
-	r.NoMethod(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "method_not_allowed"}) })
 
 	token := &tokenHandler{svc: cfg.Service, log: cfg.Log}
 	cors := corsByClient(cfg.Service)
@@ -81,6 +72,20 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(cfg.Ready, cfg.Log))
 
+	if !cfg.InternalAdmin {
+		mountAdmin(r, cfg)
+	}
+	if cfg.Demo != nil {
+		if err := cfg.Demo.mount(r); err != nil {
+			return nil, fmt.Errorf("handlers: demo: %w", err)
+		}
+	}
+	return r, nil
+}
+
+// mountAdmin adds the admin API (/admin/v1), on the public router or on the
+// internal one (Config.InternalAdmin).
+func mountAdmin(r gin.IRouter, cfg Config) {
 	admin := r.Group("/admin/v1", requireScope(cfg.Service, cfg.AdminScope, cfg.Log), plainParams())
 	admin.POST("/keys/rotate", rotateKeys(cfg.Rotator, cfg.Log))
 	sessions := &adminSessions{svc: cfg.Service, log: cfg.Log}
@@ -89,11 +94,32 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	admin.DELETE("/sessions/:id", sessions.revokeOne)
 	mountAdminClients(admin, cfg.Service, cfg.Log)
 	mountAdminUsers(admin, cfg.Service, cfg.Log)
-	if cfg.Demo != nil {
-		if err := cfg.Demo.mount(r); err != nil {
-			return nil, fmt.Errorf("handlers: demo: %w", err)
+}
+
+// newEngine is a router with baton's middleware and error pages; /metrics
+// (not access-logged) when withMetrics.
+func newEngine(cfg Config, withMetrics bool) (*gin.Engine, error) {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	// Client addresses (login throttling, logs) come from the connection,
+	// or from X-Forwarded-For when the peer is a configured proxy; never
+	// from X-Real-IP, which a proxy that only sets X-Forwarded-For passes
+	// through from the client unchanged.
+	r.RemoteIPHeaders = []string{"X-Forwarded-For"}
+	r.TrustedPlatform = ""
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("handlers: trusted proxies: %w", err)
+	}
+	r.Use(requestID())
+	if cfg.Metrics != nil {
+		r.Use(cfg.Metrics.observe())
+		if withMetrics {
+			r.GET("/metrics", cfg.Metrics.handler())
 		}
 	}
+	r.Use(accessLog(cfg.Log), recovery(cfg.Log))
+	r.NoRoute(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "not_found"}) })
+	r.NoMethod(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "method_not_allowed"}) })
 	return r, nil
 }
 
@@ -124,8 +150,8 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 			slog.String("method", methodLabel(c.Request.Method)),
 			slog.String("path", c.FullPath()),
 			slog.Int("status", c.Writer.Status()),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("remote", c.ClientIP()),
+			slog.Float64("duration_ms", float64(time.Since(start).Nanoseconds())/1e6),
+			slog.String("client_ip", c.ClientIP()),
 		)
 	}
 }

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"debug/elf"
+	"encoding/binary"
 	"net"
 	"net/url"
 	"os"
@@ -129,26 +129,25 @@ func checkProxyTrust(t *testing.T, project *types.Project, proxies []string, ngi
 	}
 }
 
-// TestDockerBuildIsStatic runs the Dockerfile's build command and checks
-// that the binary is static (no dynamic loader), as the distroless image needs.
+// TestDockerBuildIsStatic runs the Dockerfile's build command, with its
+// VERSION and COMMIT build arguments, and checks that the binary is static
+// (no dynamic loader), as the distroless image needs, and that the
+// arguments reached main.version and main.commit (baton_build_info).
 func TestDockerBuildIsStatic(t *testing.T) {
 	root, _ := filepath.Abs(filepath.Join("..", ".."))
-	f, err := os.Open(filepath.Join(root, "Dockerfile"))
+	raw, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	build := regexp.MustCompile(`^RUN (CGO_ENABLED=0 go build .*) -o \S+ (\./cmd/baton)$`)
-	var words []string // CGO_ENABLED=0 go build [flags…]
-	var pkg string
-	for sc := bufio.NewScanner(f); sc.Scan(); {
-		if m := build.FindStringSubmatch(sc.Text()); m != nil {
-			words, pkg = strings.Fields(m[1]), m[2]
-		}
-	}
-	if words == nil {
+	build := regexp.MustCompile(`(?m)^RUN (CGO_ENABLED=0 go build .*) -o \S+ (\./cmd/baton)$`)
+	m := build.FindStringSubmatch(string(raw))
+	if m == nil {
 		t.Fatal("the Dockerfile has no `RUN CGO_ENABLED=0 go build … -o … ./cmd/baton` line")
 	}
+	const version, commit = "v9.8.7-test", "0123456789abcdef"
+	line := strings.NewReplacer("${VERSION}", version, "${COMMIT}", commit).Replace(m[1])
+	words := shellWords(line) // CGO_ENABLED=0 go build [flags…]
+	pkg := m[2]
 	out := filepath.Join(t.TempDir(), "baton")
 	args := append(append([]string{}, words[2:]...), "-o", out, pkg)
 	cmd := exec.Command(words[1], args...)
@@ -167,4 +166,74 @@ func TestDockerBuildIsStatic(t *testing.T) {
 			t.Fatal("the binary needs a dynamic loader: it is not static")
 		}
 	}
+	for sym, want := range map[string]string{"main.version": version, "main.commit": commit} {
+		if got := elfString(t, bin, sym); got != want {
+			t.Errorf("%s = %q, want %q (the Dockerfile's -ldflags -X)", sym, got, want)
+		}
+	}
+	for _, label := range []string{`org.opencontainers.image.version="${VERSION}"`, `org.opencontainers.image.revision="${COMMIT}"`,
+		`org.opencontainers.image.source=`, `org.opencontainers.image.licenses="Apache-2.0"`} {
+		if !strings.Contains(string(raw), label) {
+			t.Errorf("the Dockerfile lacks the label %s", label)
+		}
+	}
+}
+
+// shellWords splits a command line on spaces, keeping double-quoted words.
+func shellWords(s string) []string {
+	var words []string
+	var cur strings.Builder
+	quoted, in := false, false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			quoted, in = !quoted, true
+		case r == ' ' && !quoted:
+			if in {
+				words = append(words, cur.String())
+				cur.Reset()
+			}
+			in = false
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if in {
+		words = append(words, cur.String())
+	}
+	return words
+}
+
+// elfString reads a Go string variable of a (little-endian, 64-bit) binary.
+func elfString(t *testing.T, f *elf.File, name string) string {
+	t.Helper()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(addr, n uint64) []byte {
+		for _, sec := range f.Sections {
+			if sec.Type != elf.SHT_NOBITS && addr >= sec.Addr && addr+n <= sec.Addr+sec.Size {
+				b := make([]byte, n)
+				if _, err := sec.ReadAt(b, int64(addr-sec.Addr)); err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+		}
+		return nil // in .bss: never set
+	}
+	for _, s := range syms {
+		if s.Name != name {
+			continue
+		}
+		hdr := read(s.Value, 16)
+		if hdr == nil {
+			return ""
+		}
+		return string(read(binary.LittleEndian.Uint64(hdr), binary.LittleEndian.Uint64(hdr[8:])))
+	}
+	t.Fatalf("no symbol %s in the binary", name)
+	return ""
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/batonhq/baton/handlers"
@@ -42,6 +43,9 @@ func (serveCmd) Run(e *env) error {
 	defer a.Close()
 	var ring *keys.Ring
 	metrics := handlers.NewMetrics(func() float64 { return ring.ActiveKeyAge().Seconds() })
+	v, c, _ := buildInfo()
+	metrics.SetBuildInfo(v, c) // as `baton version` prints them
+	metrics.WatchDatabase(a.store)
 	ring, err = a.ringWith(e.ctx, metrics.KeyRotated)
 	if err != nil {
 		return err
@@ -59,7 +63,7 @@ func (serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	router, err := handlers.NewRouter(handlers.Config{
+	hcfg := handlers.Config{
 		Service:        svc,
 		Keys:           ring,
 		Rotator:        ring,
@@ -71,12 +75,20 @@ func (serveCmd) Run(e *env) error {
 		Log:            a.log,
 		Demo:           demo,
 		TrustedProxies: a.cfg.Proxies(),
-	})
+		Internal:       a.cfg.InternalAddr != "",
+		InternalAdmin:  a.cfg.InternalAdmin,
+	}
+	router, err := handlers.NewRouter(hcfg)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
+	internal, err := a.serveInternal(ctx, hcfg)
+	if err != nil {
+		return err
+	}
+	defer func() { cancel(); internal.Wait() }()
 	if a.cfg.PprofAddr != "" {
 		go servePprof(ctx, a.cfg.PprofAddr, a.log)
 	}
@@ -87,6 +99,31 @@ func (serveCmd) Run(e *env) error {
 		return err
 	}
 	return nil
+}
+
+// serveInternal starts the internal listener (BATON_INTERNAL_ADDR), if
+// configured, until ctx ends: /metrics and, with BATON_INTERNAL_ADMIN, the
+// admin API. Wait for it to finish before the store closes.
+func (a *app) serveInternal(ctx context.Context, cfg handlers.Config) (*sync.WaitGroup, error) {
+	var wg sync.WaitGroup
+	if a.cfg.InternalAddr == "" {
+		return &wg, nil
+	}
+	h, err := handlers.NewInternalRouter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", a.cfg.InternalAddr)
+	if err != nil {
+		return nil, fmt.Errorf("BATON_INTERNAL_ADDR: listen: %w", err)
+	}
+	a.log.Info("baton internal listener", "addr", ln.Addr().String(), "admin_api", a.cfg.InternalAdmin)
+	wg.Go(func() {
+		if err := handlers.Serve(ctx, ln, h, a.log); err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("internal listener", "err", err)
+		}
+	})
+	return &wg, nil
 }
 
 // readiness reports whether this instance can issue tokens: the database
