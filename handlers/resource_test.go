@@ -1,4 +1,4 @@
-package resource_test
+package handlers_test
 
 import (
 	"context"
@@ -24,11 +24,9 @@ import (
 	"github.com/batonhq/baton/oauth/resource"
 )
 
-const secret = "s3cret-s3cret-s3cret"
-
-// baton is a real baton on a real listener, with a JWKS endpoint whose
+// issuerServer is a real baton on a real listener, with a JWKS endpoint whose
 // fetches are counted and which can be made to fail.
-type baton struct {
+type issuerServer struct {
 	*httptest.Server
 	svc      *oauth.Service
 	ring     *keys.Ring
@@ -37,7 +35,7 @@ type baton struct {
 	audience string
 }
 
-func startBaton(t testing.TB, alg string) *baton {
+func startIssuer(t testing.TB, alg string) *issuerServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store := storetest.OpenSQLite(t)
@@ -49,7 +47,7 @@ func startBaton(t testing.TB, alg string) *baton {
 	if err := ring.Init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	b := &baton{ring: ring, audience: "https://api.example.test"}
+	b := &issuerServer{ring: ring, audience: "https://api.example.test"}
 	b.Server = httptest.NewUnstartedServer(nil)
 	issuer := "http://" + b.Listener.Addr().String()
 	b.svc, err = oauth.NewService(store, ring, oauth.Options{Issuer: issuer, Audience: b.audience,
@@ -90,7 +88,7 @@ func startBaton(t testing.TB, alg string) *baton {
 	return b
 }
 
-func (b *baton) userToken(t testing.TB, scope ...string) oauth.TokenResponse {
+func (b *issuerServer) userToken(t testing.TB, scope ...string) oauth.TokenResponse {
 	t.Helper()
 	resp, err := b.svc.Token(context.Background(), oauth.TokenRequest{GrantType: "password",
 		Client: oauth.ClientCredentials{ID: "app", Method: oauth.AuthNone}, Username: "alice", Password: "correct horse battery",
@@ -101,19 +99,7 @@ func (b *baton) userToken(t testing.TB, scope ...string) oauth.TokenResponse {
 	return resp
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func (b *baton) verifier(t testing.TB, edit func(*resource.Config)) *resource.Verifier {
+func (b *issuerServer) verifier(t testing.TB, edit func(*resource.Config)) *resource.Verifier {
 	t.Helper()
 	cfg := resource.Config{Issuer: b.URL, Audience: b.audience}
 	if edit != nil {
@@ -126,15 +112,15 @@ func (b *baton) verifier(t testing.TB, edit func(*resource.Config)) *resource.Ve
 	return v
 }
 
-// protected is an API behind the middleware that echoes the subject.
-func protected(v *resource.Verifier, scopes ...string) http.Handler {
+// protectedAPI is an API behind the middleware that echoes the subject.
+func protectedAPI(v *resource.Verifier, scopes ...string) http.Handler {
 	return v.Middleware(scopes...)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := resource.ClaimsFrom(r.Context())
 		_, _ = io.WriteString(w, c.Subject)
 	}))
 }
 
-func call(t *testing.T, h http.Handler, authz string) *httptest.ResponseRecorder {
+func callAPI(t *testing.T, h http.Handler, authz string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest("GET", "/api", nil)
 	if authz != "" {
@@ -152,11 +138,11 @@ func resign(token, header string, sign func(input string) string) string {
 	return h + "." + parts[1] + "." + sign(h+"."+parts[1])
 }
 
-func TestMiddleware(t *testing.T) {
-	b := startBaton(t, keys.ES256)
+func TestResourceMiddleware(t *testing.T) {
+	b := startIssuer(t, keys.ES256)
 	c := &clock{t: time.Now()}
 	v := b.verifier(t, func(cfg *resource.Config) { cfg.Now = c.Now })
-	h := protected(v, "read")
+	h := protectedAPI(v, "read")
 	user := b.userToken(t)
 	noScope := b.userToken(t, "write")
 	parts := strings.Split(user.AccessToken, ".")
@@ -187,7 +173,7 @@ func TestMiddleware(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := call(t, h, tt.authz)
+			w := callAPI(t, h, tt.authz)
 			if w.Code != tt.status || !strings.Contains(w.Header().Get("WWW-Authenticate"), tt.www) {
 				t.Fatalf("got %d %q, want %d %q (%s)", w.Code, w.Header().Get("WWW-Authenticate"), tt.status, tt.www, w.Body)
 			}
@@ -195,11 +181,11 @@ func TestMiddleware(t *testing.T) {
 	}
 	// Expired is told apart from invalid; the leeway is 30 s.
 	c.Advance(time.Minute + 29*time.Second)
-	if w := call(t, h, "Bearer "+user.AccessToken); w.Code != 200 {
+	if w := callAPI(t, h, "Bearer "+user.AccessToken); w.Code != 200 {
 		t.Fatalf("within the leeway: %d", w.Code)
 	}
 	c.Advance(2 * time.Second)
-	w := call(t, h, "Bearer "+user.AccessToken)
+	w := callAPI(t, h, "Bearer "+user.AccessToken)
 	if w.Code != 401 || !strings.Contains(w.Header().Get("WWW-Authenticate"), `error_description="the access token expired"`) {
 		t.Fatalf("expired: %d %q", w.Code, w.Header().Get("WWW-Authenticate"))
 	}
@@ -208,8 +194,8 @@ func TestMiddleware(t *testing.T) {
 	}
 }
 
-func TestWrongIssuerOrAudience(t *testing.T) {
-	b := startBaton(t, keys.ES256)
+func TestResourceWrongIssuerOrAudience(t *testing.T) {
+	b := startIssuer(t, keys.ES256)
 	tok := b.userToken(t).AccessToken
 	for _, edit := range []func(*resource.Config){
 		func(c *resource.Config) { c.Audience = "https://other.example.test" },
@@ -224,11 +210,11 @@ func TestWrongIssuerOrAudience(t *testing.T) {
 	}
 }
 
-// TestJWKSRefetchOnUnknownKid: after a key rotation, 50 concurrent requests
+// TestResourceJWKSRefetchOnUnknownKid: after a key rotation, 50 concurrent requests
 // with the new kid cause one JWKS fetch, and further unknown kids within the
 // interval cause none.
-func TestJWKSRefetchOnUnknownKid(t *testing.T) {
-	b := startBaton(t, keys.ES256)
+func TestResourceJWKSRefetchOnUnknownKid(t *testing.T) {
+	b := startIssuer(t, keys.ES256)
 	c := &clock{t: time.Now()}
 	v := b.verifier(t, func(cfg *resource.Config) { cfg.Now = c.Now })
 	if _, err := v.Verify(t.Context(), b.userToken(t).AccessToken); err != nil {
@@ -238,7 +224,7 @@ func TestJWKSRefetchOnUnknownKid(t *testing.T) {
 		t.Fatalf("%d fetches for the first token", n)
 	}
 	// A key the cached JWKS does not know: sign with a ring on another database.
-	other := startBaton(t, keys.ES256)
+	other := startIssuer(t, keys.ES256)
 	forged := other.userToken(t).AccessToken
 	c.Advance(11 * time.Second)
 	var wg sync.WaitGroup
@@ -263,10 +249,10 @@ func TestJWKSRefetchOnUnknownKid(t *testing.T) {
 	}
 }
 
-// TestStaleJWKSWhileIssuerDown: past max-age, with baton unreachable, the
+// TestResourceStaleJWKSWhileIssuerDown: past max-age, with baton unreachable, the
 // cached keys still verify.
-func TestStaleJWKSWhileIssuerDown(t *testing.T) {
-	b := startBaton(t, keys.ES256)
+func TestResourceStaleJWKSWhileIssuerDown(t *testing.T) {
+	b := startIssuer(t, keys.ES256)
 	c := &clock{t: time.Now()}
 	v := b.verifier(t, func(cfg *resource.Config) { cfg.Now = c.Now; cfg.Leeway = time.Hour })
 	tok := b.userToken(t).AccessToken
@@ -280,10 +266,10 @@ func TestStaleJWKSWhileIssuerDown(t *testing.T) {
 	}
 }
 
-// TestOnlineMode: with introspection, a revoked session is refused once the
+// TestResourceOnlineMode: with introspection, a revoked session is refused once the
 // short cache has run out.
-func TestOnlineMode(t *testing.T) {
-	b := startBaton(t, keys.ES256)
+func TestResourceOnlineMode(t *testing.T) {
+	b := startIssuer(t, keys.ES256)
 	c := &clock{t: time.Now()}
 	v := b.verifier(t, func(cfg *resource.Config) {
 		cfg.Now = c.Now
@@ -305,10 +291,10 @@ func TestOnlineMode(t *testing.T) {
 	}
 }
 
-func BenchmarkVerify(b *testing.B) {
+func BenchmarkResourceVerify(b *testing.B) {
 	for _, alg := range []string{keys.ES256, keys.RS256, keys.EdDSA} {
 		b.Run(alg, func(b *testing.B) {
-			srv := startBaton(b, alg)
+			srv := startIssuer(b, alg)
 			v := srv.verifier(b, nil)
 			tok := srv.userToken(b).AccessToken
 			b.ReportAllocs()
@@ -323,12 +309,12 @@ func BenchmarkVerify(b *testing.B) {
 	}
 }
 
-// BenchmarkMiddleware is the resource-server middleware in front of a
+// BenchmarkResourceMiddleware is the resource-server middleware in front of a
 // trivial handler: parse the bearer header, verify the ES256 token with
 // the cached JWKS, check the scope, call the handler.
-func BenchmarkMiddleware(b *testing.B) {
-	srv := startBaton(b, keys.ES256)
-	h := protected(srv.verifier(b, nil), "read")
+func BenchmarkResourceMiddleware(b *testing.B) {
+	srv := startIssuer(b, keys.ES256)
+	h := protectedAPI(srv.verifier(b, nil), "read")
 	authz := "Bearer " + srv.userToken(b).AccessToken
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
