@@ -4,6 +4,8 @@ go 1.26.8
 
 require (
 	github.com/alecthomas/kong v1.17.0
+	github.com/batonhq/baton/oauth/resource v0.0.0-00010101000000-000000000000
+	github.com/batonhq/baton/oauth/resource/ginresource v0.0.0-00010101000000-000000000000
 	github.com/chromedp/chromedp v0.23.0
 	github.com/compose-spec/compose-go/v2 v2.16.2
 	github.com/coreos/go-oidc/v3 v3.21.0
@@ -90,4 +92,12 @@ require (
 	modernc.org/mathutil v1.5.0 // indirect
 	modernc.org/memory v1.5.0 // indirect
 	modernc.org/sqlite v1.23.1 // indirect
+)
+
+// The resource-server packages are modules of their own, so that an API
+// importing them does not require Gin, GORM or pgx; baton builds them from
+// this tree.
+replace (
+	github.com/batonhq/baton/oauth/resource => ./oauth/resource
+	github.com/batonhq/baton/oauth/resource/ginresource => ./oauth/resource/ginresource
 )

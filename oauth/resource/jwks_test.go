@@ -96,6 +96,19 @@ func (s *jwksServer) token(t *testing.T, kid string, now time.Time) string {
 	return tok
 }
 
+// clock is a settable clock for Config.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
 func (s *jwksServer) verifier(t *testing.T, c *clock) *resource.Verifier {
 	t.Helper()
 	v, err := resource.NewVerifier(context.Background(), resource.Config{Issuer: "https://iss", Audience: "api",
