@@ -4,7 +4,11 @@ FROM golang:1.26-bookworm AS build
 ARG VERSION=dev
 ARG COMMIT=unknown
 WORKDIR /src
+# The resource-server modules are required through replace directives to
+# their directories: their go.mod files are needed to download.
 COPY go.mod go.sum ./
+COPY oauth/resource/go.mod oauth/resource/go.sum ./oauth/resource/
+COPY oauth/resource/ginresource/go.mod oauth/resource/ginresource/go.sum ./oauth/resource/ginresource/
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/baton ./cmd/baton
