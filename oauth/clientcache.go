@@ -138,8 +138,12 @@ func (s *Service) secretOK(ctx context.Context, cl models.Client, secret, addr s
 			}
 		}
 		ok, err := s.hasher.Verify(ctx, cl.SecretHash, secret)
-		if keys != nil && (ok || errors.Is(err, ErrTemporarilyUnavail)) {
-			if rerr := s.releaseAttempt(ctx, nil, keys); rerr != nil {
+		// Only a wrong secret keeps its reservation: a correct one, and an
+		// attempt the hasher never ran (refused, or every caller gone
+		// before its turn), take it back. The release outlives the
+		// callers, so that a correct secret never counts as a failure.
+		if keys != nil && (ok || err != nil) {
+			if rerr := s.releaseAttempt(context.WithoutCancel(ctx), nil, keys); rerr != nil {
 				s.log.WarnContext(ctx, "release client attempt", "err", rerr)
 			}
 		}
