@@ -51,11 +51,12 @@ func (s *Service) login(ctx context.Context, username, password, remoteAddr stri
 			return models.User{}, err
 		}
 		return user, nil
-	case errors.Is(err, ErrTemporarilyUnavail):
-		// The hasher refused: nothing was tried. (An attempt whose caller
-		// gave up keeps its reservation: it may have been hashed, and a
-		// flood of abandoned attempts must meet the throttle too.)
-		if rerr := s.releaseAttempt(ctx, nil, keys); rerr != nil {
+	case !errors.Is(err, ErrInvalidGrant):
+		// Nothing was tried: the hasher refused, the caller gave up before
+		// its hash ran (a hash that ran answers whatever the caller does),
+		// or the database failed. Only a wrong password is a failure. The
+		// release outlives a caller that is gone.
+		if rerr := s.releaseAttempt(context.WithoutCancel(ctx), nil, keys); rerr != nil {
 			s.log.WarnContext(ctx, "release login attempt", "err", rerr)
 		}
 	}
