@@ -87,6 +87,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	admin.GET("/sessions", sessions.list)
 	admin.DELETE("/sessions", sessions.revokeAll)
 	admin.DELETE("/sessions/:id", sessions.revokeOne)
+	mountAdminClients(admin, cfg.Service, cfg.Log)
 	if cfg.Demo != nil {
 		if err := cfg.Demo.mount(r); err != nil {
 			return nil, fmt.Errorf("handlers: demo: %w", err)

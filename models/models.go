@@ -344,6 +344,23 @@ type Store interface {
 	// AllowedOrigins returns every browser origin registered with some
 	// client (CORS preflights), without duplicates.
 	AllowedOrigins(ctx context.Context) ([]string, error)
+
+	// Clients administration (SPEC §7).
+
+	// Clients lists clients ordered by id, starting after the client with
+	// id after ("" for the first page), at most limit.
+	Clients(ctx context.Context, after string, limit int) ([]Client, error)
+	// UpdateClient calls fn with the client under a lock on it and stores
+	// what fn returns (grants, scopes, redirect URIs, origins, trusted and
+	// the secret hash; the id, Public and CreatedAt stay), in one
+	// transaction; nothing is written when fn fails, and fn's error is
+	// returned. ErrNotFound if no such client.
+	UpdateClient(ctx context.Context, id string, fn func(Client) (Client, error)) (Client, error)
+	// DeleteClient deletes the client with its sessions and their refresh
+	// tokens, its authorization codes and consents, in one transaction,
+	// and returns how many of the deleted sessions were live. ErrNotFound
+	// if no such client.
+	DeleteClient(ctx context.Context, id string) (int64, error)
 }
 
 // AuthorizationCode is a one-time code of the authorization code flow

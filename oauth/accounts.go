@@ -62,7 +62,7 @@ func (s *Service) AddUser(ctx context.Context, username, password string, roles 
 // AddClient registers a client; confidential clients get their secret hashed.
 func (s *Service) AddClient(ctx context.Context, spec ClientSpec) (models.Client, error) {
 	if err := checkClientSpec(spec); err != nil {
-		return models.Client{}, err
+		return models.Client{}, &ClientInputError{err}
 	}
 	c := models.Client{ID: spec.ID, Public: spec.Public, Grants: spec.Grants, Scopes: spec.Scopes, CreatedAt: s.now(),
 		RedirectURIs: spec.RedirectURIs, AllowedOrigins: spec.AllowedOrigins, Trusted: spec.Trusted}
@@ -75,7 +75,7 @@ func (s *Service) AddClient(ctx context.Context, spec ClientSpec) (models.Client
 	}
 	if err := s.store.CreateClient(ctx, c); err != nil {
 		if errors.Is(err, models.ErrAlreadyExists) {
-			return models.Client{}, fmt.Errorf("client %q already exists", spec.ID)
+			return models.Client{}, fmt.Errorf("client %q %w", spec.ID, ErrClientExists)
 		}
 		return models.Client{}, fmt.Errorf("create client: %w", err)
 	}
@@ -94,6 +94,14 @@ func checkClientSpec(spec ClientSpec) error {
 		return fmt.Errorf("client secret must be at least %d characters", minSecretLength)
 	case len(spec.Secret) > maxPasswordLen:
 		return fmt.Errorf("client secret must be at most %d characters", maxPasswordLen)
+	}
+	return checkClientLists(spec)
+}
+
+// checkClientLists checks what a client update may change: grants,
+// scopes, redirect URIs and origins.
+func checkClientLists(spec ClientSpec) error {
+	switch {
 	case len(spec.Grants) == 0:
 		return errors.New("at least one grant is required")
 	}

@@ -45,6 +45,12 @@ func (s *Service) Authorize(ctx context.Context, token, scope string) (AccessCla
 		if err := s.checkNotRevoked(ctx, c.ID); err != nil {
 			return AccessClaims{}, err
 		}
+		switch ok, err := s.clientRegistered(ctx, c); {
+		case err != nil:
+			return AccessClaims{}, err
+		case !ok:
+			return AccessClaims{}, ErrInvalidToken.Describe("the client of the access token no longer exists")
+		}
 	} else {
 		user, err := s.checkSessionLive(ctx, c.SessionID)
 		if err != nil {

@@ -32,6 +32,9 @@ type clientCache struct {
 	mu      sync.RWMutex
 	m       map[string]cachedClient
 	unknown map[string]time.Time // client id → when the store said it does not exist
+	// forgotten counts forget calls: a load that began before one does
+	// not refill the cache with what it read (it may predate a change).
+	forgotten uint64
 	// verify runs one argon2id verification for concurrent requests
 	// presenting the same secret for the same client (a service starting
 	// its workers at once), instead of one each in the hashing queue.
@@ -62,6 +65,7 @@ func (c *clientCache) forget(id string) {
 	c.mu.Lock()
 	delete(c.m, id)
 	delete(c.unknown, id)
+	c.forgotten++
 	c.mu.Unlock()
 }
 
@@ -72,6 +76,7 @@ func (s *Service) client(ctx context.Context, id string, now time.Time) (models.
 	s.clients.mu.RLock()
 	e, ok := s.clients.m[id]
 	missing, unknown := s.clients.unknown[id]
+	gen := s.clients.forgotten
 	s.clients.mu.RUnlock()
 	if ok && now.Sub(e.loaded) < clientTTL {
 		return e.client, nil
@@ -80,18 +85,24 @@ func (s *Service) client(ctx context.Context, id string, now time.Time) (models.
 		return models.Client{}, models.ErrNotFound
 	}
 	cl, err := s.store.Client(ctx, id)
-	if errors.Is(err, models.ErrNotFound) {
-		s.clients.mu.Lock()
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return models.Client{}, err
+	}
+	s.clients.mu.Lock()
+	if s.clients.forgotten != gen {
+		// A change was committed here while we read: what we read may
+		// predate it, so it is not cached, and read again.
+		s.clients.mu.Unlock()
+		return s.store.Client(ctx, id)
+	}
+	if err != nil {
 		if len(s.clients.unknown) >= maxUnknownClients {
 			clear(s.clients.unknown)
 		}
 		s.clients.unknown[id] = now
 		s.clients.mu.Unlock()
-	}
-	if err != nil {
 		return models.Client{}, err
 	}
-	s.clients.mu.Lock()
 	delete(s.clients.unknown, id)
 	e = s.clients.m[id]
 	if e.macHash != cl.SecretHash {

@@ -44,3 +44,10 @@ func (s *Service) ClientAllowsOrigin(ctx context.Context, clientID, origin strin
 	c, err := s.client(ctx, clientID, s.now())
 	return err == nil && slices.Contains(c.AllowedOrigins, origin)
 }
+
+// forget makes the next lookup read the origins again (a client changed).
+func (c *originCache) forget() {
+	c.mu.Lock()
+	c.loaded = time.Time{}
+	c.mu.Unlock()
+}

@@ -84,6 +84,9 @@ func (s *Service) introspectAccess(ctx context.Context, token string) (Introspec
 		case revoked:
 			return inactive, nil
 		}
+		if ok, err := s.clientRegistered(ctx, c); err != nil || !ok {
+			return inactive, err
+		}
 		return in, nil
 	}
 	sess, user, err := s.store.SessionWithUser(ctx, c.SessionID)

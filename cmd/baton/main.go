@@ -35,7 +35,12 @@ type cli struct {
 		RevokeRole userRevokeRoleCmd `cmd:"" name:"revoke-role" help:"Take a role (admin) from a user; ends its sessions, so its tokens lose the role's rights at once."`
 	} `cmd:"" help:"Manage users."`
 	Client struct {
-		Add clientAddCmd `cmd:"" help:"Register a client."`
+		Add          clientAddCmd          `cmd:"" help:"Register a client."`
+		List         clientListCmd         `cmd:"" help:"List clients (never their secrets)."`
+		Show         clientShowCmd         `cmd:"" help:"Show one client (never its secret)."`
+		Update       clientUpdateCmd       `cmd:"" help:"Replace a client's scopes, grants, redirect URIs or origins (those given)."`
+		RotateSecret clientRotateSecretCmd `cmd:"" name:"rotate-secret" help:"Replace a confidential client's secret (read from stdin); the old one stops working."`
+		Delete       clientDeleteCmd       `cmd:"" help:"Delete a client; ends its sessions, its access tokens turn inactive."`
 	} `cmd:"" help:"Manage clients."`
 	Keys struct {
 		List   keysListCmd   `cmd:"" help:"List signing keys with their state and schedule."`

@@ -52,6 +52,10 @@ func Run(t *testing.T, open func(t *testing.T) models.Store) {
 		{"ReserveLogin", testReserveLogin},
 		{"ReleaseLogin", testReleaseLogin},
 		{"ReserveLoginParallel", testReserveLoginParallel},
+		{"ClientsList", testClientsList},
+		{"UpdateClient", testUpdateClient},
+		{"UpdateClientParallel", testUpdateClientParallel},
+		{"DeleteClient", testDeleteClient},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 	}

@@ -1,0 +1,228 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/batonhq/baton/oauth"
+)
+
+// adminClients serves /admin/v1/clients (SPEC §7).
+type adminClients struct {
+	svc *oauth.Service
+	log *slog.Logger
+}
+
+// mountAdminClients adds the client routes to the admin group.
+func mountAdminClients(admin *gin.RouterGroup, svc *oauth.Service, log *slog.Logger) {
+	h := &adminClients{svc: svc, log: log}
+	admin.GET("/clients", h.list)
+	admin.POST("/clients", h.create)
+	admin.GET("/clients/:id", h.show)
+	admin.PATCH("/clients/:id", h.update)
+	admin.DELETE("/clients/:id", h.remove)
+	admin.POST("/clients/:id/secret", h.rotate)
+}
+
+// clientCreateRequest is the body of POST /admin/v1/clients (RFC 7591 names).
+type clientCreateRequest struct {
+	ClientID       string   `json:"client_id"`
+	GrantTypes     []string `json:"grant_types"`
+	Scope          string   `json:"scope"`
+	RedirectURIs   []string `json:"redirect_uris"`
+	AllowedOrigins []string `json:"allowed_origins"`
+	Trusted        bool     `json:"trusted"`
+	Public         bool     `json:"public"`
+}
+
+// clientPatchRequest is the body of PATCH /admin/v1/clients/{id}: the
+// fields present replace the stored ones.
+type clientPatchRequest struct {
+	GrantTypes     *[]string `json:"grant_types"`
+	Scope          *string   `json:"scope"`
+	RedirectURIs   *[]string `json:"redirect_uris"`
+	AllowedOrigins *[]string `json:"allowed_origins"`
+	Trusted        *bool     `json:"trusted"`
+}
+
+// clientWithSecret is the answer that created a client or rotated its
+// secret: the only one that ever carries the secret.
+type clientWithSecret struct {
+	oauth.ClientInfo
+	ClientSecret string `json:"client_secret,omitempty"`
+}
+
+// list: GET /admin/v1/clients[?limit=N][&after=ID]
+func (h *adminClients) list(c *gin.Context) {
+	limit := defaultPage
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPage {
+			adminError(c, http.StatusBadRequest, "invalid_request", "limit must be 1 to 500")
+			return
+		}
+		limit = n
+	}
+	page, next, err := h.svc.ListClients(c.Request.Context(), c.Query("after"), limit)
+	if h.failed(c, err) {
+		return
+	}
+	noStore(c)
+	c.JSON(http.StatusOK, gin.H{"clients": page, "next": next})
+}
+
+// show: GET /admin/v1/clients/{id}
+func (h *adminClients) show(c *gin.Context) {
+	info, err := h.svc.ClientByID(c.Request.Context(), c.Param("id"))
+	if h.failed(c, err) {
+		return
+	}
+	noStore(c)
+	c.JSON(http.StatusOK, info)
+}
+
+// create: POST /admin/v1/clients; a confidential client's secret is
+// generated and returned once.
+func (h *adminClients) create(c *gin.Context) {
+	var req clientCreateRequest
+	if err := strictClientJSON(c.Request, &req, false); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	info, secret, err := h.svc.CreateClient(c.Request.Context(), oauth.ClientSpec{ID: req.ClientID, Public: req.Public,
+		Grants: req.GrantTypes, Scopes: strings.Fields(req.Scope), RedirectURIs: req.RedirectURIs,
+		AllowedOrigins: req.AllowedOrigins, Trusted: req.Trusted})
+	if h.failed(c, err) {
+		return
+	}
+	noStore(c)
+	c.Header("Location", "/admin/v1/clients/"+url.PathEscape(info.ClientID))
+	c.JSON(http.StatusCreated, clientWithSecret{ClientInfo: info, ClientSecret: secret})
+}
+
+// update: PATCH /admin/v1/clients/{id}
+func (h *adminClients) update(c *gin.Context) {
+	var req clientPatchRequest
+	if err := strictClientJSON(c.Request, &req, false); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	ch := oauth.ClientChange{Grants: req.GrantTypes, RedirectURIs: req.RedirectURIs,
+		AllowedOrigins: req.AllowedOrigins, Trusted: req.Trusted}
+	if req.Scope != nil {
+		scopes := strings.Fields(*req.Scope)
+		ch.Scopes = &scopes
+	}
+	info, err := h.svc.UpdateClient(c.Request.Context(), c.Param("id"), ch)
+	if h.failed(c, err) {
+		return
+	}
+	noStore(c)
+	c.JSON(http.StatusOK, info)
+}
+
+// remove: DELETE /admin/v1/clients/{id}; ends the client's sessions.
+func (h *adminClients) remove(c *gin.Context) {
+	n, err := h.svc.DeleteClient(c.Request.Context(), c.Param("id"))
+	if h.failed(c, err) {
+		return
+	}
+	noStore(c)
+	c.JSON(http.StatusOK, gin.H{"client_id": c.Param("id"), "sessions_ended": n})
+}
+
+// rotate: POST /admin/v1/clients/{id}/secret; the new secret is generated
+// and returned once. The body, if any, must be an empty object.
+func (h *adminClients) rotate(c *gin.Context) {
+	if err := strictClientJSON(c.Request, &struct{}{}, true); err != nil {
+		writeError(c, h.log, err)
+		return
+	}
+	ctx := c.Request.Context()
+	secret, err := h.svc.RotateClientSecret(ctx, c.Param("id"), "")
+	if h.failed(c, err) {
+		return
+	}
+	info, err := h.svc.ClientByID(ctx, c.Param("id"))
+	if h.failed(c, err) {
+		return
+	}
+	noStore(c)
+	c.JSON(http.StatusOK, clientWithSecret{ClientInfo: info, ClientSecret: secret})
+}
+
+// failed writes the error of a client administration call, if any.
+func (h *adminClients) failed(c *gin.Context, err error) bool {
+	var in *oauth.ClientInputError
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &in):
+		adminError(c, http.StatusBadRequest, "invalid_request", in.Error())
+	case errors.Is(err, oauth.ErrNotFound):
+		adminError(c, http.StatusNotFound, "not_found", "no such client")
+	case errors.Is(err, oauth.ErrClientExists):
+		adminError(c, http.StatusConflict, "conflict", "a client with this client_id already exists")
+	default:
+		writeError(c, h.log, err)
+	}
+	return true
+}
+
+// strictClientJSON decodes one JSON object of at most 64 KiB into dst:
+// unknown fields, wrong types, malformed JSON or anything after the
+// object are invalid_request. With mayBeEmpty an empty body is accepted.
+func strictClientJSON(r *http.Request, dst any, mayBeEmpty bool) error {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &statusError{status: http.StatusRequestEntityTooLarge, err: oauth.ErrInvalidRequest.Describe("request body exceeds 64 KiB")}
+		}
+		return oauth.ErrInvalidRequest.With("request body could not be read", err)
+	}
+	if mayBeEmpty && len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/json" {
+		return oauth.ErrInvalidRequest.Describe("content type must be application/json")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return oauth.ErrInvalidRequest.Describe("invalid JSON body: %s", jsonProblem(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return oauth.ErrInvalidRequest.Describe("invalid JSON body: data after the object")
+	}
+	return nil
+}
+
+// jsonProblem names what is wrong with a body without echoing its values.
+func jsonProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr) && typeErr.Field != "":
+		return "field " + strconv.Quote(typeErr.Field) + " must be " + typeErr.Type.String()
+	case errors.As(err, &typeErr):
+		return "the body must be a JSON object"
+	case errors.As(err, &syntaxErr):
+		return "malformed JSON at byte " + strconv.FormatInt(syntaxErr.Offset, 10)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body is empty or cut short"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return "unknown field " + truncate(strings.TrimPrefix(err.Error(), "json: unknown field "), 64)
+	}
+	return "malformed JSON"
+}
