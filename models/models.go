@@ -17,9 +17,6 @@ var (
 	// ErrUnavailable wraps failures to reach the database (connection
 	// refused or lost, server shutting down): the request may be retried.
 	ErrUnavailable = errors.New("models: database unavailable")
-	// ErrNotRotated is RotateRefreshToken's answer when the one-step
-	// rotation does not apply; UseRefreshToken then applies the full rules.
-	ErrNotRotated = errors.New("models: not rotated in one step")
 )
 
 // User is a resource owner who logs in with the password grant.
@@ -76,13 +73,26 @@ type Session struct {
 	// AuthTime is when the user entered the password that started the
 	// session (OIDC auth_time); zero: CreatedAt.
 	AuthTime time.Time
+	// RefreshGen is the generation of the session's current refresh
+	// token: 1 for the first, one more per rotation. No row is kept per
+	// token: a token names its session and generation and is authenticated
+	// by a MAC (oauth), so any earlier generation is recognised as spent.
+	// 0 for a session whose current token is a legacy one (RefreshToken).
+	RefreshGen int64
+	// RotatedAt is when generation RefreshGen was issued by a rotation;
+	// zero before the first rotation.
+	RotatedAt time.Time
+	// RefreshCheck is the SHA-256 of the random nonce every refresh token
+	// of the session carries; nil while its current token is a legacy one.
+	RefreshCheck []byte
 }
 
 // Ended reports whether the session has been revoked or otherwise ended.
 func (s Session) Ended() bool { return !s.EndedAt.IsZero() }
 
-// RefreshToken is one link of a session's refresh-token chain. Only a hash of
-// the token is stored.
+// RefreshToken is one link of a legacy refresh-token chain (sessions
+// started before schema version 7): only a hash of the token is stored. No
+// new rows are written; a session's legacy tokens go when it is purged.
 type RefreshToken struct {
 	Hash      []byte // SHA-256 of the token as sent to the client
 	SessionID string
@@ -90,8 +100,12 @@ type RefreshToken struct {
 	// SpentAt is zero while the token is the session's current one, and the
 	// time of its rotation afterwards.
 	SpentAt time.Time
-	// SuccessorHash is the hash of the token that replaced it (set when spent).
+	// SuccessorHash is the hash of the token that replaced it (set when
+	// spent by a legacy rotation; nil when spent by the upgrade).
 	SuccessorHash []byte
+	// Generation is set instead of Hash for the current token of a
+	// session past the upgrade (CurrentRefreshTokens).
+	Generation int64
 	// SealedSuccessor is the successor token encrypted under a key derived
 	// from this token, so that a concurrent presentation within the grace
 	// window receives the same successor. It is dropped after the window.
@@ -104,37 +118,50 @@ func (t RefreshToken) Current() bool { return t.SpentAt.IsZero() }
 // RefreshState is what a Store reads, under the session's lock, for one
 // presented refresh token.
 type RefreshState struct {
-	Session   Session
-	User      User
-	Token     RefreshToken  // the presented token
-	Successor *RefreshToken // the token that replaced it; nil while Token is current
+	Session Session
+	User    User
+	// Legacy is the presented token when it is a legacy one (looked up by
+	// hash), nil otherwise; LegacySuccessor is the legacy token that
+	// replaced it, if any.
+	Legacy          *RefreshToken
+	LegacySuccessor *RefreshToken
 }
 
 // RefreshChange is what the refresh rules decide for a RefreshState. The
 // zero value changes nothing.
 type RefreshChange struct {
-	// Rotate, when set, marks the presented token spent at Rotate.CreatedAt,
-	// records Rotate.Hash as its successor together with SealedSuccessor, and
-	// inserts Rotate as the session's new current token.
-	Rotate          *RefreshToken
-	SealedSuccessor []byte
-	// LastUsedAt, when not zero, becomes the session's LastUsedAt.
+	// Rotate, when true, advances the session from the generation read to
+	// the next one, with RotatedAt and LastUsedAt set to At; a presented
+	// legacy token is marked spent at At. Check, when not nil, becomes the
+	// session's RefreshCheck (the upgrade of a legacy session).
+	Rotate bool
+	Check  []byte
+	At     time.Time
+	// LastUsedAt, when not zero and Rotate is false, becomes the session's
+	// LastUsedAt.
 	LastUsedAt time.Time
 	// End, when set, ends the session with the given time and reason.
 	End *SessionEnd
 }
 
+// RefreshKey names what UseRefresh locks: a session by id, or the session
+// of the legacy token with hash LegacyHash.
+type RefreshKey struct {
+	SessionID  string
+	LegacyHash []byte
+}
+
 // Rotation asks for the common refresh in one step (SPEC §3 rule 1 when
-// nothing else applies): spend the current token Hash, record Next as its
-// successor with SealedSuccessor, insert Next, and set the session's
-// LastUsedAt to Next.CreatedAt.
+// nothing else applies): advance session SessionID from generation Gen to
+// Gen+1 with RotatedAt and LastUsedAt set to At.
 type Rotation struct {
-	Hash            []byte       // the presented token
-	ClientID        string       // the presenting client
-	Next            RefreshToken // the successor: Hash and CreatedAt ("now")
-	SealedSuccessor []byte
-	// UsedAfter is Next.CreatedAt minus the idle limit: a session last used
-	// at or before it has expired.
+	SessionID string
+	Gen       int64  // the presented generation
+	Check     []byte // the session's RefreshCheck, as the presented token proves it
+	ClientID  string // the presenting client
+	At        time.Time
+	// UsedAfter is At minus the idle limit: a session last used at or
+	// before it has expired.
 	UsedAfter time.Time
 }
 
@@ -192,13 +219,13 @@ type Store interface {
 	// ErrNotFound if no such user.
 	DisableUser(ctx context.Context, username string, at time.Time) (User, int64, error)
 
-	// CreateSession stores a new session with its first refresh token, in one
-	// transaction. With maxPerUser > 0, the user's oldest live sessions
+	// CreateSession stores a new session (its first refresh token is
+	// generation s.RefreshGen, authenticated by s.RefreshCheck). With maxPerUser > 0, the user's oldest live sessions
 	// beyond maxPerUser (counting the new one) end with EndReplaced in the
 	// same transaction, under a lock on the user, so that concurrent logins
 	// never leave more than maxPerUser live sessions. It returns the ids of
 	// the sessions it ended.
-	CreateSession(ctx context.Context, s Session, first RefreshToken, maxPerUser int) ([]string, error)
+	CreateSession(ctx context.Context, s Session, maxPerUser int) ([]string, error)
 	// Session returns the session; ErrNotFound if none.
 	Session(ctx context.Context, id string) (Session, error)
 	// SessionWithUser returns a session and its user (with its roles) in one query.
@@ -211,37 +238,40 @@ type Store interface {
 	EndSession(ctx context.Context, id string, end SessionEnd) (bool, error)
 	// EndUserSessions ends every live session of a user and returns how many.
 	EndUserSessions(ctx context.Context, userID string, end SessionEnd) (int64, error)
-	// InspectRefreshToken reads a refresh token with its session and user,
-	// without locking (introspection, revocation). ErrNotFound if unknown.
+	// InspectRefreshToken reads a legacy refresh token with its session and
+	// user, without locking (introspection, revocation). ErrNotFound if unknown.
 	InspectRefreshToken(ctx context.Context, hash []byte) (RefreshState, error)
-	// UseRefreshToken finds the refresh token with the given hash, locks its
-	// session, calls decide with what it read and applies the returned change,
-	// all in one transaction. The change is committed even when decide
-	// returns an error (a reuse revocation sticks while the grant fails), and
-	// that error is then returned. ErrNotFound when no token has the hash.
+	// UseRefresh locks the session named by key, reads it with its user
+	// (and the legacy token, for a LegacyHash), calls decide with what it
+	// read and applies the returned change, all in one transaction. The
+	// change is committed even when decide returns an error (a reuse
+	// revocation sticks while the grant fails), and that error is then
+	// returned. ErrNotFound when there is no such session or token; a
+	// rotation of a generation that is no longer current is ErrConflict.
 	// decide may run more than once (retries), so it has no side effects.
-	UseRefreshToken(ctx context.Context, hash []byte, decide func(RefreshState) (RefreshChange, error)) error
-	// RotateRefreshToken performs r atomically, in one round trip where the
-	// database allows it, when all of these hold at Next.CreatedAt: the
-	// token is current, its session is live, issued to r.ClientID, before
-	// its ExpiresAt and last used after r.UsedAfter, and its user is
-	// enabled. It returns the session as the rotation left it (LastUsedAt
-	// is Next.CreatedAt). Otherwise it
-	// returns ErrNotRotated and rotates nothing (it may still have touched
-	// the session's LastUsedAt when a racing presentation spent the token
-	// first); the caller then runs UseRefreshToken.
-	RotateRefreshToken(ctx context.Context, r Rotation) (Session, error)
-	// CurrentRefreshTokens returns the unspent refresh tokens of a session.
+	UseRefresh(ctx context.Context, key RefreshKey, decide func(RefreshState) (RefreshChange, error)) error
+	// RotateRefresh performs r atomically, in one round trip where the
+	// database allows it, when all of these hold at r.At: the session's
+	// generation is r.Gen and its RefreshCheck r.Check, it is live, issued
+	// to r.ClientID, before its ExpiresAt and last used after r.UsedAfter,
+	// and its user is enabled. It then returns the session as the rotation
+	// left it and true. Otherwise it changes nothing and returns false: the
+	// caller applies the full rules with UseRefresh. A store may always
+	// answer false (SQLite: the full path is as cheap).
+	RotateRefresh(ctx context.Context, r Rotation) (Session, bool, error)
+	// CurrentRefreshTokens returns the current refresh token of a live
+	// session (Generation in SessionID's RefreshGen; a legacy session: its
+	// unspent legacy tokens); none for an ended session.
 	CurrentRefreshTokens(ctx context.Context, sessionID string) ([]RefreshToken, error)
-	// ForgetSuccessors drops SealedSuccessor from tokens spent before the
-	// given time and returns how many it changed.
+	// ForgetSuccessors drops SealedSuccessor from legacy tokens spent
+	// before the given time and returns how many it changed.
 	ForgetSuccessors(ctx context.Context, spentBefore time.Time) (int64, error)
 	// EndExpiredSessions ends, with EndAbsolute or EndIdle, at most batch
 	// live sessions that are past their absolute limit or unused for idle.
 	EndExpiredSessions(ctx context.Context, now time.Time, idle time.Duration, batch int) (int64, error)
-	// PurgeTokens deletes at most batch refresh tokens of sessions that
-	// ended before the given time; spent tokens of live sessions are kept
-	// for reuse detection.
+	// PurgeTokens deletes at most batch legacy refresh tokens of sessions
+	// that ended before the given time; spent tokens of live sessions are
+	// kept for reuse detection.
 	PurgeTokens(ctx context.Context, endedBefore time.Time, batch int) (int64, error)
 	// PurgeSessions deletes at most batch sessions (with their tokens) that
 	// ended before the given time: the audit retention.

@@ -68,7 +68,7 @@ func (s *Service) login(ctx context.Context, username, password, remoteAddr stri
 // authenticated (zero: now); sid is the new session's id.
 func (s *Service) startSession(ctx context.Context, userID, clientID string, scope []string, authTime time.Time, sid string) (models.Session, string, error) {
 	now := s.now()
-	refresh := newOpaque(tokenBytes)
+	nonce := newNonce()
 	sess := models.Session{
 		ID:         sid,
 		UserID:     userID,
@@ -78,9 +78,12 @@ func (s *Service) startSession(ctx context.Context, userID, clientID string, sco
 		LastUsedAt: now,
 		ExpiresAt:  now.Add(s.opts.SessionMaxTTL),
 		AuthTime:   authTime,
+		RefreshGen: 1,
+		// The nonce itself is never stored: only the tokens carry it.
+		RefreshCheck: refreshCheck(nonce),
 	}
-	first := models.RefreshToken{Hash: hashToken(refresh), SessionID: sess.ID, CreatedAt: now}
-	replaced, err := s.store.CreateSession(ctx, sess, first, s.opts.MaxSessionsPerUser)
+	refresh := s.refreshKey.mint(sess.ID, 1, nonce)
+	replaced, err := s.store.CreateSession(ctx, sess, s.opts.MaxSessionsPerUser)
 	if err != nil {
 		return models.Session{}, "", fmt.Errorf("create session: %w", err)
 	}

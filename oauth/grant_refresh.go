@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,18 @@ type refreshPolicy struct {
 	grace time.Duration // BATON_REFRESH_REUSE_GRACE
 }
 
+// presentation is a presented refresh token placed in its session's chain:
+// what the rules need to know of it, whatever its format.
+type presentation struct {
+	genuine  bool      // it belongs to the session (nonce or legacy hash match)
+	current  bool      // it is the session's current token
+	previous bool      // the current token replaced it
+	spentAt  time.Time // when it was spent (previous)
+	next     string    // the successor a rotation issues (current)
+	check    []byte    // the session's new RefreshCheck when a rotation upgrades a legacy session
+	again    string    // the successor a grace replay hands out again (previous)
+}
+
 // refreshOutcome is what the rules decided for one presentation.
 type refreshOutcome struct {
 	change    models.RefreshChange
@@ -25,25 +38,36 @@ type refreshOutcome struct {
 }
 
 // refreshGrant is RFC 6749 §6 with rotation, a grace window for concurrent
-// presentations and reuse detection (SPEC §3 rules 1–6).
+// presentations and reuse detection (SPEC §3 rules 1–6). The rules are
+// decideRefresh's; RotateRefresh is a fast path for its commonest answer
+// (rotate), and TestRefreshPathsAgree checks the two agree in every state.
 func (s *Service) refreshGrant(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
 	if req.RefreshToken == "" {
 		return TokenResponse{}, ErrInvalidRequest.Describe("refresh_token is required")
 	}
-	presented := hashToken(req.RefreshToken)
-	if len(req.Scope) == 0 { // no narrowing asked: the common refresh may take one step
-		resp, err := s.rotateOneStep(ctx, client, req, presented)
-		if !errors.Is(err, models.ErrNotRotated) {
-			return resp, err
+	invalid := ErrInvalidGrant.Describe("refresh token is invalid")
+	var key models.RefreshKey
+	tok, ok := s.refreshKey.parse(req.RefreshToken) // authenticity first: a forgery changes nothing
+	switch {
+	case ok:
+		key.SessionID = tok.sid
+		if len(req.Scope) == 0 { // no narrowing asked: the common refresh may take one step
+			if resp, done, err := s.rotateOneStep(ctx, client, tok); done || err != nil {
+				return resp, err
+			}
 		}
+	case isLegacyToken(req.RefreshToken):
+		key.LegacyHash = hashToken(req.RefreshToken)
+	default:
+		return TokenResponse{}, invalid
 	}
 	policy := refreshPolicy{idle: s.opts.RefreshIdleTTL, grace: s.opts.RefreshReuseGrace}
 	var out refreshOutcome
 	var sess models.Session
-	err := s.store.UseRefreshToken(ctx, presented, func(st models.RefreshState) (models.RefreshChange, error) {
+	err := s.store.UseRefresh(ctx, key, func(st models.RefreshState) (models.RefreshChange, error) {
 		sess = st.Session
 		var err error
-		out, err = decideRefresh(st, client.ID, req, s.now(), policy)
+		out, err = decideRefresh(st, s.place(st, req.RefreshToken, tok), client.ID, req, s.now(), policy)
 		return out.change, err
 	})
 	switch {
@@ -51,7 +75,7 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 		s.opts.Metrics.ReuseDetected()
 		s.log.WarnContext(ctx, "refresh token reuse detected: session revoked",
 			"session_id", sess.ID, "user_id", sess.UserID, "client_id", sess.ClientID)
-	case out.change.Rotate != nil && err == nil:
+	case out.change.Rotate && err == nil:
 		s.opts.Metrics.RefreshRotated()
 	case err == nil:
 		s.opts.Metrics.GraceReplay()
@@ -64,7 +88,7 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 	}
 	switch {
 	case errors.Is(err, models.ErrNotFound):
-		return TokenResponse{}, ErrInvalidGrant.Describe("refresh token is invalid")
+		return TokenResponse{}, invalid
 	case err != nil:
 		var oerr *Error
 		if errors.As(err, &oerr) {
@@ -75,36 +99,61 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 	return s.issueRefreshed(ctx, sess, client.ID, out.scope, out.successor)
 }
 
-// rotateOneStep is rule 1 when nothing else applies: the token is current
-// and its session may go on. The store checks that and rotates in one
-// round trip; anything else (an unknown or spent token, an ended, expired
-// or idle session, another client, a disabled user) comes back as
-// models.ErrNotRotated, and the full rules below decide.
-func (s *Service) rotateOneStep(ctx context.Context, client models.Client, req TokenRequest, presented []byte) (TokenResponse, error) {
+// rotateOneStep asks the store for rule 1 in one step: it applies when the
+// token is current and its session may go on (decideRefresh would rotate).
+// done is false when it did not apply; the full rules then decide.
+func (s *Service) rotateOneStep(ctx context.Context, client models.Client, tok refreshToken) (TokenResponse, bool, error) {
 	now := s.now()
-	out, err := rotate(req.RefreshToken, now, nil)
-	if err != nil {
-		return TokenResponse{}, err
-	}
-	sess, err := s.store.RotateRefreshToken(ctx, models.Rotation{
-		Hash: presented, ClientID: client.ID,
-		Next: *out.change.Rotate, SealedSuccessor: out.change.SealedSuccessor,
-		UsedAfter: now.Add(-s.opts.RefreshIdleTTL),
+	sess, rotated, err := s.store.RotateRefresh(ctx, models.Rotation{
+		SessionID: tok.sid, Gen: tok.gen, Check: refreshCheck(tok.nonce), ClientID: client.ID,
+		At: now, UsedAfter: now.Add(-s.opts.RefreshIdleTTL),
 	})
 	switch {
-	case errors.Is(err, models.ErrNotRotated):
-		return TokenResponse{}, err
 	case err != nil:
-		return TokenResponse{}, fmt.Errorf("rotate refresh token: %w", err)
+		return TokenResponse{}, false, fmt.Errorf("rotate refresh token: %w", err)
+	case !rotated:
+		return TokenResponse{}, false, nil
 	}
 	s.opts.Metrics.RefreshRotated()
-	return s.issueRefreshed(ctx, sess, client.ID, strings.Fields(sess.Scope), out.successor)
+	resp, err := s.issueRefreshed(ctx, sess, client.ID, strings.Fields(sess.Scope), s.refreshKey.mint(tok.sid, tok.gen+1, tok.nonce))
+	return resp, true, err
+}
+
+// place finds where the presented token stands in its session's chain. raw
+// is the token as presented; tok its parsed form (zero for a legacy token,
+// which st.Legacy then describes). It is pure, like decideRefresh.
+func (s *Service) place(st models.RefreshState, raw string, tok refreshToken) presentation {
+	k, sess := s.refreshKey, st.Session
+	if st.Legacy == nil {
+		if sess.RefreshCheck == nil || !bytes.Equal(refreshCheck(tok.nonce), sess.RefreshCheck) || tok.gen > sess.RefreshGen {
+			return presentation{} // not a token this session issued
+		}
+		return presentation{genuine: true,
+			current: tok.gen == sess.RefreshGen, next: k.mint(sess.ID, tok.gen+1, tok.nonce),
+			previous: tok.gen == sess.RefreshGen-1, spentAt: sess.RotatedAt, again: k.mint(sess.ID, sess.RefreshGen, tok.nonce)}
+	}
+	// A legacy token: its current one upgrades the session to the MAC'd
+	// format, with a nonce derived from it so that a concurrent
+	// presentation computes the same successor.
+	lt, nonce := st.Legacy, k.legacyNonce(raw)
+	p := presentation{genuine: true, spentAt: lt.SpentAt}
+	switch {
+	case lt.Current():
+		p.current, p.check, p.next = true, refreshCheck(nonce), k.mint(sess.ID, sess.RefreshGen+1, nonce)
+	case lt.SuccessorHash == nil && sess.RefreshGen == 1 && bytes.Equal(refreshCheck(nonce), sess.RefreshCheck):
+		p.previous, p.again = true, k.mint(sess.ID, 1, nonce) // it was upgraded, and generation 1 is unused
+	case st.LegacySuccessor != nil && st.LegacySuccessor.Current() && len(lt.SealedSuccessor) > 0:
+		if again, err := openSuccessor(raw, lt.SealedSuccessor); err == nil { // rotated before the upgrade
+			p.previous, p.again = true, again
+		}
+	}
+	return p
 }
 
 // decideRefresh applies the refresh rules to what the store read under the
-// session's lock. It is a pure function of its inputs (plus randomness for
-// the new token), so that it may run again when the store retries.
-func decideRefresh(st models.RefreshState, clientID string, req TokenRequest, now time.Time, p refreshPolicy) (refreshOutcome, error) {
+// session's lock and where the presented token stands. It is a pure
+// function of its inputs, so that it may run again when the store retries.
+func decideRefresh(st models.RefreshState, p presentation, clientID string, req TokenRequest, now time.Time, pol refreshPolicy) (refreshOutcome, error) {
 	sess := st.Session
 	end := func(reason, desc string) (refreshOutcome, error) {
 		o := refreshOutcome{change: models.RefreshChange{End: &models.SessionEnd{At: now, Reason: reason}}}
@@ -112,7 +161,9 @@ func decideRefresh(st models.RefreshState, clientID string, req TokenRequest, no
 		return o, ErrInvalidGrant.Describe("%s", desc)
 	}
 	switch {
-	case sess.ClientID != clientID && (st.Token.Current() || sess.Ended()): // rule 4
+	case !p.genuine: // never a revocation: only a genuine token proves a leak
+		return refreshOutcome{}, ErrInvalidGrant.Describe("refresh token is invalid")
+	case sess.ClientID != clientID && (p.current || sess.Ended()): // rule 4
 		return refreshOutcome{}, ErrInvalidGrant.Describe("refresh token was issued to another client")
 	case sess.ClientID != clientID:
 		// Rule 3: rule 2 is for the same client only, so a spent token in
@@ -124,39 +175,22 @@ func decideRefresh(st models.RefreshState, clientID string, req TokenRequest, no
 		return end(models.EndUserDisabled, "user is disabled")
 	case !now.Before(sess.ExpiresAt):
 		return end(models.EndAbsolute, "session has expired")
-	case !now.Before(sess.LastUsedAt.Add(p.idle)):
+	case !now.Before(sess.LastUsedAt.Add(pol.idle)):
 		return end(models.EndIdle, "refresh token has expired")
 	}
 	scope, err := narrowScope(req.Scope, req.ScopeGiven, strings.Fields(sess.Scope))
 	if err != nil {
 		return refreshOutcome{}, ErrInvalidScope.Describe("requested scope exceeds the scope granted to the session")
 	}
-	if st.Token.Current() { // rule 1: rotate
-		return rotate(req.RefreshToken, now, scope)
+	if p.current { // rule 1: rotate
+		return refreshOutcome{change: models.RefreshChange{Rotate: true, Check: p.check, At: now},
+			successor: p.next, scope: scope}, nil
 	}
-	// Rule 2: a concurrent presentation gets the same successor.
-	if now.Sub(st.Token.SpentAt) <= p.grace && st.Successor != nil && st.Successor.Current() && len(st.Token.SealedSuccessor) > 0 {
-		successor, err := openSuccessor(req.RefreshToken, st.Token.SealedSuccessor)
-		if err != nil {
-			return refreshOutcome{}, fmt.Errorf("grace replay: %w", err)
-		}
-		return refreshOutcome{successor: successor, scope: scope}, nil
+	// Rule 2: a concurrent presentation gets the same successor, as long
+	// as that successor is current (it is, when the presented token is
+	// the one it replaced).
+	if p.previous && now.Sub(p.spentAt) <= pol.grace {
+		return refreshOutcome{successor: p.again, scope: scope}, nil
 	}
 	return end(models.EndReuseDetected, "refresh token has already been used") // rule 3
-}
-
-// rotate spends the presented token and issues its successor; the store
-// puts the successor in the presented token's session.
-func rotate(presented string, now time.Time, scope []string) (refreshOutcome, error) {
-	successor := newOpaque(tokenBytes)
-	sealed, err := sealSuccessor(presented, successor)
-	if err != nil {
-		return refreshOutcome{}, fmt.Errorf("seal successor: %w", err)
-	}
-	next := models.RefreshToken{Hash: hashToken(successor), CreatedAt: now}
-	return refreshOutcome{
-		change:    models.RefreshChange{Rotate: &next, SealedSuccessor: sealed, LastUsedAt: now},
-		successor: successor,
-		scope:     scope,
-	}, nil
 }

@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"testing"
 	"time"
@@ -26,8 +27,9 @@ func TestPasswordGrantIssuesTokenPair(t *testing.T) {
 	if resp.TokenType != "Bearer" || resp.ExpiresIn != 900 || resp.Scope != grantScope {
 		t.Fatalf("got %+v", resp)
 	}
-	if len(resp.RefreshToken) != 43 {
-		t.Fatalf("refresh token %d characters, want 43 (256 bits, base64url)", len(resp.RefreshToken))
+	// A 256-bit random nonce, the session id, the generation and a MAC.
+	if raw, err := base64.RawURLEncoding.DecodeString(resp.RefreshToken); err != nil || len(raw) < 32+32 {
+		t.Fatalf("refresh token %q (%d bytes, %v): want base64url with 256 random bits and a 256-bit tag", resp.RefreshToken, len(raw), err)
 	}
 	c := f.signer.claims(t, resp.AccessToken)
 	want := oauth.AccessClaims{

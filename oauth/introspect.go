@@ -1,11 +1,13 @@
 package oauth
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/batonhq/baton/models"
 )
@@ -106,17 +108,56 @@ func (s *Service) introspectAccess(ctx context.Context, token string) (Introspec
 // introspectRefresh describes a refresh token; found is false when the
 // token is not a refresh token at all.
 func (s *Service) introspectRefresh(ctx context.Context, client models.Client, token string) (Introspection, bool, error) {
+	r, err := s.lookupRefresh(ctx, token)
+	if err != nil || !r.found {
+		return inactive, false, err
+	}
+	if r.sess.ClientID != client.ID || !r.current || !s.sessionLive(r.sess, r.user, s.now()) {
+		return inactive, true, nil
+	}
+	return Introspection{Active: true, Scope: r.sess.Scope, ClientID: r.sess.ClientID,
+		Username: r.user.Username, TokenType: "refresh_token", ExpiresAt: s.sessionExpiry(r.sess).Unix(),
+		IssuedAt: r.issuedAt.Unix(), Subject: r.user.ID, Issuer: s.opts.Issuer, SessionID: r.sess.ID}, true, nil
+}
+
+// foundRefresh is what introspection and revocation learn of a refresh token.
+type foundRefresh struct {
+	found    bool // a genuine refresh token of a stored session
+	current  bool // the session's current one
+	issuedAt time.Time
+	sess     models.Session
+	user     models.User
+}
+
+// lookupRefresh authenticates a refresh token (its MAC, then its session's
+// nonce) or, for a legacy token, finds it by hash. Anything else is not
+// found, with no error.
+func (s *Service) lookupRefresh(ctx context.Context, token string) (foundRefresh, error) {
+	if tok, ok := s.refreshKey.parse(token); ok {
+		sess, user, err := s.store.SessionWithUser(ctx, tok.sid)
+		switch {
+		case errors.Is(err, models.ErrNotFound):
+			return foundRefresh{}, nil
+		case err != nil:
+			return foundRefresh{}, fmt.Errorf("load session: %w", err)
+		case sess.RefreshCheck == nil || !bytes.Equal(refreshCheck(tok.nonce), sess.RefreshCheck) || tok.gen > sess.RefreshGen:
+			return foundRefresh{}, nil
+		}
+		issued := sess.CreatedAt
+		if tok.gen > 1 && !sess.RotatedAt.IsZero() {
+			issued = sess.RotatedAt
+		}
+		return foundRefresh{found: true, current: tok.gen == sess.RefreshGen, issuedAt: issued, sess: sess, user: user}, nil
+	}
+	if !isLegacyToken(token) {
+		return foundRefresh{}, nil
+	}
 	st, err := s.store.InspectRefreshToken(ctx, hashToken(token))
 	switch {
 	case errors.Is(err, models.ErrNotFound):
-		return inactive, false, nil
+		return foundRefresh{}, nil
 	case err != nil:
-		return inactive, false, fmt.Errorf("inspect refresh token: %w", err)
+		return foundRefresh{}, fmt.Errorf("inspect refresh token: %w", err)
 	}
-	if st.Session.ClientID != client.ID || !st.Token.Current() || !s.sessionLive(st.Session, st.User, s.now()) {
-		return inactive, true, nil
-	}
-	return Introspection{Active: true, Scope: st.Session.Scope, ClientID: st.Session.ClientID,
-		Username: st.User.Username, TokenType: "refresh_token", ExpiresAt: s.sessionExpiry(st.Session).Unix(),
-		IssuedAt: st.Token.CreatedAt.Unix(), Subject: st.User.ID, Issuer: s.opts.Issuer, SessionID: st.Session.ID}, true, nil
+	return foundRefresh{found: true, current: st.Legacy.Current(), issuedAt: st.Legacy.CreatedAt, sess: st.Session, user: st.User}, nil
 }

@@ -74,14 +74,11 @@ func (s *Service) revokeAccessToken(ctx context.Context, tok presentedToken) err
 // no error.
 func (s *Service) inspectToken(ctx context.Context, token, hint string) (presentedToken, error) {
 	asRefresh := func() (presentedToken, error) {
-		st, err := s.store.InspectRefreshToken(ctx, hashToken(token))
-		switch {
-		case errors.Is(err, models.ErrNotFound):
-			return presentedToken{}, nil
-		case err != nil:
-			return presentedToken{}, fmt.Errorf("inspect refresh token: %w", err)
+		r, err := s.lookupRefresh(ctx, token)
+		if err != nil || !r.found {
+			return presentedToken{}, err
 		}
-		return presentedToken{sid: st.Session.ID, clientID: st.Session.ClientID}, nil
+		return presentedToken{sid: r.sess.ID, clientID: r.sess.ClientID}, nil
 	}
 	asAccess := func() (presentedToken, error) {
 		c, err := s.parseAccessToken(token)

@@ -43,6 +43,9 @@ type Options struct {
 	// consent pages; every instance must share it. Empty: a random key
 	// (one instance only).
 	PageKey []byte
+	// RefreshKey authenticates refresh tokens (K_refresh, refresh_token.go);
+	// every instance must share it. Empty: a random key (one instance only).
+	RefreshKey []byte
 }
 
 // Service implements the token endpoint's grants and the account operations
@@ -56,8 +59,10 @@ type Service struct {
 	origins  originCache
 	opts     Options
 	pageKey  []byte
-	now      func() time.Time
-	log      *slog.Logger
+	// refreshKey mints and verifies refresh tokens.
+	refreshKey refreshKey
+	now        func() time.Time
+	log        *slog.Logger
 }
 
 // Keys signs access tokens and verifies the ones presented back to baton.
@@ -96,6 +101,10 @@ func NewService(store models.Store, keys Keys, opts Options, now func() time.Tim
 	svc := &Service{store: store, hasher: h, clients: newClientCache(), opts: opts, now: now, log: log, pageKey: opts.PageKey}
 	if len(svc.pageKey) == 0 {
 		svc.pageKey = []byte(newOpaque(32))
+	}
+	svc.refreshKey = opts.RefreshKey
+	if len(svc.refreshKey) == 0 {
+		svc.refreshKey = newNonce()
 	}
 	if keys != nil {
 		svc.signer, svc.verifier = keys, keys

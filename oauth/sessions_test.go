@@ -93,8 +93,8 @@ func TestPurgeLeavesTokenEndpointAnswering(t *testing.T) {
 			for i := range ended {
 				created := t0.Add(-48 * time.Hour)
 				if _, err := store.CreateSession(t.Context(), models.Session{ID: fmt.Sprintf("old%05d", i), UserID: f.user.ID,
-					ClientID: publicID, CreatedAt: created, LastUsedAt: created, ExpiresAt: created.Add(72 * time.Hour)},
-					models.RefreshToken{Hash: []byte(fmt.Sprintf("old-token-%05d-padding-to-32-bytes", i)), CreatedAt: created}, 0); err != nil {
+					ClientID: publicID, CreatedAt: created, LastUsedAt: created, ExpiresAt: created.Add(72 * time.Hour),
+					RefreshGen: 1, RefreshCheck: []byte(fmt.Sprintf("old-nonce-%05d-padding-to-32-bytes", i))}, 0); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -95,8 +95,8 @@ func (a *app) service(keys oauth.Keys) (*oauth.Service, error) {
 
 // serviceWith builds the oauth service feeding the metrics.
 func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics) (*oauth.Service, error) {
-	var pageKey []byte
-	if keys != nil { // serving: the pages' CSRF key, shared by every instance
+	var pageKey, refreshKey []byte
+	if keys != nil { // serving: the pages' CSRF key and the refresh tokens' MAC key, shared by every instance
 		kek, err := a.kek()
 		if err != nil {
 			return nil, err
@@ -104,9 +104,13 @@ func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics) (*oauth.Servic
 		if pageKey, err = hkdf.Key(sha256.New, kek, nil, "baton page key v1", 32); err != nil {
 			return nil, fmt.Errorf("derive page key: %w", err)
 		}
+		if refreshKey, err = hkdf.Key(sha256.New, kek, nil, "baton refresh v1", 32); err != nil {
+			return nil, fmt.Errorf("derive refresh key: %w", err)
+		}
 	}
 	return oauth.NewService(a.store, keys, oauth.Options{
 		PageKey:            pageKey,
+		RefreshKey:         refreshKey,
 		Issuer:             a.cfg.Issuer,
 		Audience:           a.cfg.TokenAudience(),
 		AccessTokenTTL:     a.cfg.AccessTokenTTL,

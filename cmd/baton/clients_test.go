@@ -142,8 +142,9 @@ func TestClientAdminCommands(t *testing.T) {
 				t.Fatal(err)
 			}
 			now := time.Now()
-			sess := models.Session{ID: "s1", UserID: "u1", ClientID: "web", Scope: "read", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}
-			if _, err := s.CreateSession(ctx, sess, models.RefreshToken{Hash: make([]byte, 32), SessionID: "s1", CreatedAt: now}, 0); err != nil {
+			sess := models.Session{ID: "s1", UserID: "u1", ClientID: "web", Scope: "read", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour),
+				RefreshGen: 1, RefreshCheck: make([]byte, 32)}
+			if _, err := s.CreateSession(ctx, sess, 0); err != nil {
 				t.Fatal(err)
 			}
 			if out := ok("", "client", "delete", "--id", "web"); !strings.Contains(out, "1 sessions ended") {

@@ -58,6 +58,7 @@ type cli struct {
 	Sessions    struct {
 		List   sessionsListCmd   `cmd:"" help:"List a user's sessions."`
 		Revoke sessionsRevokeCmd `cmd:"" help:"Revoke one session (--id) or all of a user's (--username)."`
+		Purge  sessionsPurgeCmd  `cmd:"" help:"End the sessions past their limits and delete the ended ones older than the audit retention, now (serve does it every minute)."`
 	} `cmd:"" help:"Administer sessions."`
 }
 

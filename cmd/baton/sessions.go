@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"text/tabwriter"
+	"time"
 
 	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/oauth"
@@ -90,6 +91,22 @@ func (c *userDisableCmd) Run(e *env) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "user %s disabled; its sessions are revoked\n", c.Username)
+		return nil
+	})
+}
+
+// sessionsPurgeCmd runs the maintenance that serve runs every minute, once:
+// sessions past their limits are ended, and ended sessions older than the
+// audit retention deleted (oauth.Service.Purge).
+type sessionsPurgeCmd struct{}
+
+func (c *sessionsPurgeCmd) Run(e *env) error {
+	return withService(e, func(svc *oauth.Service) error {
+		start := time.Now()
+		if err := svc.Purge(e.ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "purged in %s\n", time.Since(start).Round(time.Millisecond))
 		return nil
 	})
 }

@@ -48,7 +48,7 @@ func (s *Store) SessionWithUser(ctx context.Context, id string) (models.Session,
 		UserRoles    string
 	}
 	res := s.db.WithContext(ctx).Raw(`SELECT s.id, s.user_id, s.client_id, s.scope, s.created_at, s.last_used_at,
-			s.expires_at, s.ended_at, s.end_reason, u.username, u.disabled AS user_disabled, u.roles AS user_roles
+			s.expires_at, s.ended_at, s.end_reason, s.auth_time, s.refresh_gen, s.rotated_at, s.refresh_check, u.username, u.disabled AS user_disabled, u.roles AS user_roles
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`, id).Scan(&j)
 	if res.Error != nil {
 		return models.Session{}, models.User{}, translate(res.Error)
@@ -109,9 +109,9 @@ func endUserSessions(db *gorm.DB, userID string, end models.SessionEnd, n *int64
 	return res.Error
 }
 
-// InspectRefreshToken reads a token with its session, user and successor,
-// without locks (introspection, revocation).
+// InspectRefreshToken reads a legacy token with its session, user and
+// successor, without locks (introspection, revocation).
 func (s *Store) InspectRefreshToken(ctx context.Context, hash []byte) (models.RefreshState, error) {
-	st, err := s.readRefresh(s.db.WithContext(ctx), hash, false)
+	st, err := s.readLegacy(s.db.WithContext(ctx), hash, false)
 	return st, translate(err)
 }

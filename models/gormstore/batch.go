@@ -1,10 +1,10 @@
 package gormstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,11 +45,12 @@ const (
 
 // rotationCall is one rotation waiting to be written.
 type rotationCall struct {
-	ctx  context.Context
-	r    models.Rotation
-	row  sessionRow
-	err  error // nil: rotated; models.ErrNotRotated; or the batch's error
-	done chan struct{}
+	ctx     context.Context
+	r       models.Rotation
+	row     sessionRow
+	rotated bool  // false: the rotation did not apply
+	err     error // the batch's error
+	done    chan struct{}
 }
 
 // rotationBatcher collects rotationCalls and writes them in batches.
@@ -64,7 +65,7 @@ type rotationBatcher struct {
 // rotate queues one rotation and waits for its batch (or for ctx: the
 // rotation may then still be written, like a request whose client went
 // away after the statement was sent).
-func (b *rotationBatcher) rotate(ctx context.Context, r models.Rotation) (sessionRow, error) {
+func (b *rotationBatcher) rotate(ctx context.Context, r models.Rotation) (sessionRow, bool, error) {
 	c := &rotationCall{ctx: ctx, r: r, done: make(chan struct{})}
 	b.mu.Lock()
 	b.pending = append(b.pending, c)
@@ -72,9 +73,9 @@ func (b *rotationBatcher) rotate(ctx context.Context, r models.Rotation) (sessio
 	b.mu.Unlock()
 	select {
 	case <-c.done:
-		return c.row, c.err
+		return c.row, c.rotated, c.err
 	case <-ctx.Done():
-		return sessionRow{}, ctx.Err()
+		return sessionRow{}, false, ctx.Err()
 	}
 }
 
@@ -145,11 +146,11 @@ func (b *rotationBatcher) takeLocked() []*rotationCall {
 
 // writeBatch writes one batch and answers its callers.
 func (b *rotationBatcher) writeBatch(calls []*rotationCall) {
-	// Each statement locks the session of the token it presents, so
-	// batches lock in the order of their tokens: sorted, any two batches
-	// (of this instance or another) that share sessions lock them in the
-	// same order and cannot deadlock each other.
-	slices.SortFunc(calls, func(a, b *rotationCall) int { return bytes.Compare(a.r.Hash, b.r.Hash) })
+	// Each statement locks the session it rotates, so batches lock in the
+	// order of their sessions: sorted, any two batches (of this instance
+	// or another) that share sessions lock them in the same order and
+	// cannot deadlock each other.
+	slices.SortFunc(calls, func(a, b *rotationCall) int { return strings.Compare(a.r.SessionID, b.r.SessionID) })
 	// The batch is not any one caller's: it outlives a caller that goes
 	// away, within a deadline of its own.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(calls[0].ctx), batchDeadline)
@@ -165,8 +166,8 @@ func (b *rotationBatcher) writeBatch(calls []*rotationCall) {
 }
 
 // writeRotations sends one batch on one connection, in one transaction,
-// retried as a whole on a deadlock. It sets each call's row or
-// models.ErrNotRotated only once the transaction has committed.
+// retried as a whole on a deadlock. It sets each call's row and rotated
+// only once the transaction has committed.
 func (s *Store) writeRotations(ctx context.Context, calls []*rotationCall) error {
 	return s.retry(ctx, func() error {
 		conn, err := s.sqlDB.Conn(ctx)
@@ -179,15 +180,16 @@ func (s *Store) writeRotations(ctx context.Context, calls []*rotationCall) error
 			var batch pgx.Batch
 			for _, c := range calls {
 				r := c.r
-				batch.Queue(rotatePostgres, int64(toMicros(r.Next.CreatedAt)), r.Hash, r.ClientID, int64(toMicros(r.UsedAfter)), r.Next.Hash, r.SealedSuccessor)
+				batch.Queue(rotatePostgres, int64(toMicros(r.At)), r.SessionID, r.Gen, r.Check, r.ClientID, int64(toMicros(r.UsedAfter)))
 			}
 			results := pc.SendBatch(ctx, &batch)
 			for _, c := range calls {
-				c.row, c.err = sessionRow{}, nil
-				err := results.QueryRow().Scan(&c.row.ID, &c.row.UserID, &c.row.ClientID, &c.row.Scope, &c.row.CreatedAt, &c.row.ExpiresAt)
+				c.row, c.rotated, c.err = sessionRow{}, true, nil
+				err := results.QueryRow().Scan(&c.row.ID, &c.row.UserID, &c.row.ClientID, &c.row.Scope, &c.row.CreatedAt, &c.row.ExpiresAt,
+					&c.row.AuthTime, &c.row.RefreshGen, &c.row.RefreshCheck)
 				switch {
 				case errors.Is(err, pgx.ErrNoRows):
-					c.err = models.ErrNotRotated
+					c.rotated = false
 				case err != nil:
 					results.Close()
 					return err

@@ -22,26 +22,27 @@ func TestRotationsShareCommits(t *testing.T) {
 	s := storetest.OpenPostgresAt(t, url)
 	ctx, now := t.Context(), time.Now()
 	const others = 50
-	firsts := make([][]byte, others+1)
-	for i := range firsts {
-		firsts[i] = randomBytes()
-	}
-	seedSession(t, s, firsts[0]) // session s1, user u, client c
+	seedSession(t, s) // session s1, user u, client c
+	ids := []string{"s1"}
 	for i := 1; i <= others; i++ {
-		sess := models.Session{ID: fmt.Sprint("o", i), UserID: "u", ClientID: "c", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}
-		if _, err := s.CreateSession(ctx, sess, models.RefreshToken{Hash: firsts[i], CreatedAt: now}, 0); err != nil {
+		ids = append(ids, fmt.Sprint("o", i))
+		sess := models.Session{ID: ids[i], UserID: "u", ClientID: "c", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour),
+			RefreshGen: 1, RefreshCheck: seedCheck}
+		if _, err := s.CreateSession(ctx, sess, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
 
 	db, tx, waitBlocked := lockSession(t, url, "s1")
 
-	successors := make([][]byte, others+1)
 	errs := make([]error, others+1)
 	rotate := func(i int) {
-		successors[i] = randomBytes()
-		_, errs[i] = s.RotateRefreshToken(ctx, models.Rotation{Hash: firsts[i], ClientID: "c", UsedAfter: now.Add(-time.Hour),
-			Next: models.RefreshToken{Hash: successors[i], CreatedAt: time.Now()}, SealedSuccessor: []byte("x")})
+		var ok bool
+		_, ok, errs[i] = s.RotateRefresh(ctx, models.Rotation{SessionID: ids[i], Gen: 1, Check: seedCheck, ClientID: "c",
+			At: time.Now(), UsedAfter: now.Add(-time.Hour)})
+		if errs[i] == nil && !ok {
+			errs[i] = fmt.Errorf("session %s: not rotated", ids[i])
+		}
 	}
 	held := make(chan error, 1)
 	go func() { rotate(0); held <- errs[0] }()
@@ -86,8 +87,8 @@ func TestRotationsShareCommits(t *testing.T) {
 	}
 
 	var rows, commits int
-	if err := db.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT xmin::text) FROM refresh_tokens WHERE hash = ANY($1)`,
-		successors[1:]).Scan(&rows, &commits); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT count(*), count(DISTINCT xmin::text) FROM sessions WHERE id = ANY($1) AND refresh_gen = 2`,
+		ids[1:]).Scan(&rows, &commits); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("%d rotations in %d transactions", rows, commits)

@@ -57,6 +57,31 @@ var migrations = []migration{
 		sqlite:   schemaV6("BLOB", "INTEGER"),
 		postgres: schemaV6("BYTEA", "BOOLEAN"),
 	},
+	{
+		version:  7,
+		name:     "refresh tokens by generation: one row per session whatever the refreshes",
+		sqlite:   schemaV7("BLOB"),
+		postgres: schemaV7("BYTEA"),
+	},
+}
+
+// schemaV7 moves the refresh-token chain onto the session row: the
+// generation of the current token, when it was rotated, and the hash of
+// the nonce its tokens carry (oauth/refresh_token.go). A session started
+// before it keeps generation 0 and no nonce: its current legacy token
+// (refresh_tokens) works once more and upgrades it; its spent legacy
+// tokens still revoke it. No row is added to refresh_tokens any more, and
+// the purge deletes a session's legacy rows once it has ended, so the
+// table empties as legacy sessions end. Tokens of sessions that ended
+// already are dropped now. The new columns have constant defaults: adding
+// them rewrites no table.
+func schemaV7(bytes string) []string {
+	return []string{
+		`ALTER TABLE sessions ADD COLUMN refresh_gen BIGINT NOT NULL DEFAULT 0`,
+		`ALTER TABLE sessions ADD COLUMN rotated_at BIGINT`,
+		`ALTER TABLE sessions ADD COLUMN refresh_check ` + bytes,
+		`DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE ended_at IS NOT NULL)`,
+	}
 }
 
 // schemaV5 gives users their roles (space-separated; existing users have

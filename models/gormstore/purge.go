@@ -34,3 +34,21 @@ func (s *Store) PurgeSessions(ctx context.Context, endedBefore time.Time, batch 
 			SELECT id FROM sessions WHERE ended_at < ? LIMIT ?)`, int64(toMicros(endedBefore)), batch)
 	return res.RowsAffected, translate(res.Error)
 }
+
+// SessionFootprint reports what the database keeps of one session: its
+// rows (the session's and its legacy refresh tokens') and the bytes of the
+// tables that hold them (Postgres: with their indexes and TOAST; SQLite:
+// the whole database file), for tests and benchmarks of storage growth.
+func (s *Store) SessionFootprint(ctx context.Context, id string) (rows int64, size int64, err error) {
+	db := s.db.WithContext(ctx)
+	err = db.Raw(`SELECT (SELECT count(*) FROM sessions WHERE id = ?) + (SELECT count(*) FROM refresh_tokens WHERE session_id = ?)`, id, id).Scan(&rows).Error
+	if err != nil {
+		return 0, 0, translate(err)
+	}
+	if s.dialect == dialectPostgres {
+		err = db.Raw(`SELECT pg_total_relation_size('sessions') + pg_total_relation_size('refresh_tokens')`).Scan(&size).Error
+	} else {
+		err = db.Raw(`SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()`).Scan(&size).Error
+	}
+	return rows, size, translate(err)
+}

@@ -2,7 +2,6 @@ package gormstore_test
 
 import (
 	"database/sql"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -17,44 +16,39 @@ import (
 )
 
 // TestRotateLosesToCommittedRotation makes the race of two presentations
-// of one token happen for sure on Postgres: the one-step rotation takes its
-// snapshot while the token is current, then waits for the session's lock
-// while another transaction spends the token and commits. It must then
-// rotate nothing (the token it read as current is spent by now) and leave
-// the other rotation's successor as the only current token.
+// of one generation happen for sure on Postgres: the one-step rotation
+// waits for the session's lock while another transaction rotates the
+// generation and commits. It must then rotate nothing (READ COMMITTED
+// re-checks refresh_gen on the newest row) and leave the other's rotation.
 func TestRotateLosesToCommittedRotation(t *testing.T) {
 	url := storetest.FreshSchema(t, storetest.PostgresURL(t))
 	s := storetest.OpenPostgresAt(t, url)
-	first, theirs, mine := randomBytes(), randomBytes(), randomBytes()
-	seedSession(t, s, first)
+	seedSession(t, s)
 
 	ctx := t.Context()
 	_, tx, waitBlocked := lockSession(t, url, "s1")
 
 	now := time.Now()
 	done := make(chan error, 1)
+	var rotated bool
 	go func() {
-		_, err := s.RotateRefreshToken(ctx, models.Rotation{Hash: first, ClientID: "c", UsedAfter: now.Add(-time.Hour),
-			Next: models.RefreshToken{Hash: mine, CreatedAt: now}, SealedSuccessor: []byte("x")})
+		var err error
+		_, rotated, err = s.RotateRefresh(ctx, models.Rotation{SessionID: "s1", Gen: 1, Check: seedCheck, ClientID: "c",
+			At: now, UsedAfter: now.Add(-time.Hour)})
 		done <- err
 	}()
 	waitBlocked(done)
-	at := now.UnixMicro()
-	if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET spent_at = $1, successor_hash = $2 WHERE hash = $3`, at, theirs, first); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES ($1, 's1', $2)`, theirs, at); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET refresh_gen = 2, rotated_at = $1 WHERE id = 's1'`, now.UnixMicro()); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; !errors.Is(err, models.ErrNotRotated) {
-		t.Fatalf("the rotation that lost returned %v, want ErrNotRotated", err)
+	if err := <-done; err != nil || rotated {
+		t.Fatalf("the rotation that lost returned %v, %v; want false", rotated, err)
 	}
-	cur, err := s.CurrentRefreshTokens(ctx, "s1")
-	if err != nil || len(cur) != 1 || string(cur[0].Hash) != string(theirs) {
-		t.Fatalf("current tokens %d (%v), want only the winner's successor", len(cur), err)
+	if got, err := s.Session(ctx, "s1"); err != nil || got.RefreshGen != 2 {
+		t.Fatalf("generation %d (%v), want only the winner's rotation", got.RefreshGen, err)
 	}
 }
 
@@ -132,16 +126,16 @@ func TestMigrationMovesSealedSuccessors(t *testing.T) {
 			}
 			for _, tc := range []struct{ token, sealed string }{{"a", "sealed-b"}, {"b", "sealed-c"}, {"c", ""}} {
 				st, err := s.InspectRefreshToken(ctx, []byte(tc.token))
-				if err != nil || string(st.Token.SealedSuccessor) != tc.sealed {
-					t.Fatalf("token %s: sealed successor %q (%v), want %q", tc.token, st.Token.SealedSuccessor, err, tc.sealed)
+				if err != nil || string(st.Legacy.SealedSuccessor) != tc.sealed {
+					t.Fatalf("token %s: sealed successor %q (%v), want %q", tc.token, st.Legacy.SealedSuccessor, err, tc.sealed)
 				}
 			}
 			// Token a was spent at 20 µs: only its sealed successor goes.
 			if n, err := s.ForgetSuccessors(ctx, time.UnixMicro(21)); err != nil || n != 1 {
 				t.Fatalf("forgot %d (%v), want 1", n, err)
 			}
-			if st, _ := s.InspectRefreshToken(ctx, []byte("b")); string(st.Token.SealedSuccessor) != "sealed-c" {
-				t.Fatalf("token b lost its sealed successor: %q", st.Token.SealedSuccessor)
+			if st, _ := s.InspectRefreshToken(ctx, []byte("b")); string(st.Legacy.SealedSuccessor) != "sealed-c" {
+				t.Fatalf("token b lost its sealed successor: %q", st.Legacy.SealedSuccessor)
 			}
 		})
 	}
@@ -164,7 +158,7 @@ func TestRotationWritesNoIndexEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	updated := map[string][]string{"sessions": {"last_used_at"}, "refresh_tokens": {"spent_at", "successor_hash"}}
+	updated := map[string][]string{"sessions": {"last_used_at", "refresh_gen", "rotated_at", "refresh_check"}, "refresh_tokens": {"spent_at", "successor_hash"}}
 	n := 0
 	for rows.Next() {
 		var table, def string
@@ -183,14 +177,13 @@ func TestRotationWritesNoIndexEntry(t *testing.T) {
 	}
 }
 
-// TestRotatePlanStartsFromToken checks the generic plan of the hot-path
+// TestRotatePlanUsesPrimaryKey checks the generic plan of the hot-path
 // statement on a database with many live sessions: it must find the
-// session by its primary key from the token, never scan sessions. Written
-// as a join, the statement came to scan every live session per refresh.
-func TestRotatePlanStartsFromToken(t *testing.T) {
+// session by its primary key, never scan sessions.
+func TestRotatePlanUsesPrimaryKey(t *testing.T) {
 	url := storetest.FreshSchema(t, storetest.PostgresURL(t))
 	s := storetest.OpenPostgresAt(t, url)
-	seedSession(t, s, randomBytes())
+	seedSession(t, s)
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
@@ -203,19 +196,17 @@ func TestRotatePlanStartsFromToken(t *testing.T) {
 	defer conn.Close()
 	ctx := t.Context()
 	for _, stmt := range []string{
-		`INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at)
-			SELECT 'bulk' || i, 'u', 'c', '', 1, 1, 9000000000000000 FROM generate_series(1, 3000) i`,
-		`INSERT INTO refresh_tokens (hash, session_id, created_at, sealed)
-			SELECT sha256(('t' || i)::bytea), 'bulk' || (i % 3000 + 1), 1, '\x00' FROM generate_series(1, 60000) i`,
+		`INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at, refresh_gen, refresh_check)
+			SELECT 'bulk' || i, 'u', 'c', '', 1, 1, 9000000000000000, 1, '\x00' FROM generate_series(1, 3000) i`,
 		`VACUUM`, // no ANALYZE: the plan must not hang on fresh statistics
 		`SET plan_cache_mode = force_generic_plan`,
-		`PREPARE rotate(bigint, bytea, text, bigint, bytea, bytea) AS ` + gormstore.RotatePostgres,
+		`PREPARE rotate(bigint, text, bigint, bytea, text, bigint) AS ` + gormstore.RotatePostgres,
 	} {
 		if _, err := conn.ExecContext(ctx, stmt); err != nil {
 			t.Fatalf("%.60s: %v", stmt, err)
 		}
 	}
-	rows, err := conn.QueryContext(ctx, `EXPLAIN (COSTS OFF) EXECUTE rotate(1, '\x00', 'c', 0, '\x01', '\x02')`)
+	rows, err := conn.QueryContext(ctx, `EXPLAIN (COSTS OFF) EXECUTE rotate(1, 's1', 1, '\x00', 'c', 0)`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,6 +222,6 @@ func TestRotatePlanStartsFromToken(t *testing.T) {
 	p := plan.String()
 	if !strings.Contains(p, "Index Scan using sessions_pkey on sessions") || strings.Contains(p, "Seq Scan on sessions") ||
 		strings.Contains(p, "Heap Scan on sessions") || strings.Contains(p, "sessions_live_expires") {
-		t.Fatalf("the plan does not find the session through the token:\n%s", p)
+		t.Fatalf("the plan does not find the session by its key:\n%s", p)
 	}
 }

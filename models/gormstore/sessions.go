@@ -22,6 +22,10 @@ type sessionRow struct {
 	EndedAt    micros
 	EndReason  string
 	AuthTime   micros // schemaV6
+	// schemaV7: the refresh token's generation, its rotation, the nonce's hash.
+	RefreshGen   int64
+	RotatedAt    micros
+	RefreshCheck []byte
 }
 
 func (sessionRow) TableName() string { return "sessions" }
@@ -29,7 +33,8 @@ func (sessionRow) TableName() string { return "sessions" }
 func (r sessionRow) model() models.Session {
 	return models.Session{ID: r.ID, UserID: r.UserID, ClientID: r.ClientID, Scope: r.Scope,
 		CreatedAt: r.CreatedAt.Time(), LastUsedAt: r.LastUsedAt.Time(), ExpiresAt: r.ExpiresAt.Time(),
-		EndedAt: r.EndedAt.Time(), EndReason: r.EndReason, AuthTime: r.AuthTime.Time()}
+		EndedAt: r.EndedAt.Time(), EndReason: r.EndReason, AuthTime: r.AuthTime.Time(),
+		RefreshGen: r.RefreshGen, RotatedAt: r.RotatedAt.Time(), RefreshCheck: r.RefreshCheck}
 }
 
 // tokenRow is the refresh_tokens table.
@@ -56,12 +61,11 @@ func newTokenRow(t models.RefreshToken) tokenRow {
 
 // CreateSession stores a session and its first refresh token atomically,
 // ending the user's oldest live sessions beyond maxPerUser.
-func (s *Store) CreateSession(ctx context.Context, sess models.Session, first models.RefreshToken, maxPerUser int) ([]string, error) {
+func (s *Store) CreateSession(ctx context.Context, sess models.Session, maxPerUser int) ([]string, error) {
 	row := sessionRow{ID: sess.ID, UserID: sess.UserID, ClientID: sess.ClientID, Scope: sess.Scope,
 		CreatedAt: toMicros(sess.CreatedAt), LastUsedAt: toMicros(sess.LastUsedAt), ExpiresAt: toMicros(sess.ExpiresAt),
-		EndedAt: toMicros(sess.EndedAt), EndReason: sess.EndReason, AuthTime: toMicros(sess.AuthTime)}
-	first.SessionID = sess.ID
-	tok := newTokenRow(first)
+		EndedAt: toMicros(sess.EndedAt), EndReason: sess.EndReason, AuthTime: toMicros(sess.AuthTime),
+		RefreshGen: sess.RefreshGen, RotatedAt: toMicros(sess.RotatedAt), RefreshCheck: sess.RefreshCheck}
 	var ended []string
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		ended = nil
@@ -73,9 +77,6 @@ func (s *Store) CreateSession(ctx context.Context, sess models.Session, first mo
 			}
 		}
 		if err := tx.Create(&row).Error; err != nil {
-			return err
-		}
-		if err := tx.Create(&tok).Error; err != nil {
 			return err
 		}
 		if maxPerUser <= 0 {
@@ -117,8 +118,22 @@ func (s *Store) Session(ctx context.Context, id string) (models.Session, error) 
 	return row.model(), nil
 }
 
-// CurrentRefreshTokens returns the session's unspent refresh tokens.
+// CurrentRefreshTokens returns the current refresh token of a live
+// session: its generation, or (a legacy session) its unspent legacy tokens.
 func (s *Store) CurrentRefreshTokens(ctx context.Context, sessionID string) ([]models.RefreshToken, error) {
+	sess, err := s.Session(ctx, sessionID)
+	switch {
+	case err != nil:
+		return nil, err
+	case sess.Ended():
+		return nil, nil
+	case sess.RefreshCheck != nil:
+		at := sess.RotatedAt
+		if at.IsZero() {
+			at = sess.CreatedAt
+		}
+		return []models.RefreshToken{{SessionID: sess.ID, Generation: sess.RefreshGen, CreatedAt: at}}, nil
+	}
 	var rows []tokenRow
 	if err := s.db.WithContext(ctx).Where("session_id = ? AND spent_at IS NULL", sessionID).Find(&rows).Error; err != nil {
 		return nil, translate(err)
@@ -130,45 +145,35 @@ func (s *Store) CurrentRefreshTokens(ctx context.Context, sessionID string) ([]m
 	return out, nil
 }
 
-// ForgetSuccessors drops the sealed successors of tokens spent before the
-// given time. A sealed successor is stored on the successor's row, created
-// when its predecessor was spent.
+// ForgetSuccessors drops the sealed successors of legacy tokens spent
+// before the given time. A sealed successor is stored on the successor's
+// row, created when its predecessor was spent.
 func (s *Store) ForgetSuccessors(ctx context.Context, spentBefore time.Time) (int64, error) {
 	res := s.db.WithContext(ctx).Exec(`UPDATE refresh_tokens SET sealed = NULL
 		WHERE sealed IS NOT NULL AND created_at < ?`, int64(toMicros(spentBefore)))
 	return res.RowsAffected, translate(res.Error)
 }
 
-// refreshJoin is what UseRefreshToken reads after taking the session lock.
-type refreshJoin struct {
-	Hash          []byte
-	SessionID     string
-	CreatedAt     micros
-	SpentAt       micros
-	SuccessorHash []byte
-	UserUsername  string
-	UserDisabled  bool
-	UserCreated   micros
-	SuccHash      []byte
-	SuccCreated   micros
-	SuccSpent     micros
-	SuccSealed    []byte
-}
+// sessionColumns are the columns of sessionRow, for the statements below.
+const sessionColumns = `s.id, s.user_id, s.client_id, s.scope, s.created_at, s.last_used_at, s.expires_at,
+	s.ended_at, s.end_reason, s.auth_time, s.refresh_gen, s.rotated_at, s.refresh_check`
 
-// UseRefreshToken runs the refresh rules under the session's lock: the
-// full path, for what RotateRefreshToken (one round trip) leaves. On
-// Postgres a rotation here costs four round trips: BEGIN, one statement
-// reading and locking the session and the token with the user, one writing
-// (spend, insert the successor, touch the session: rotateOneStatement),
-// COMMIT. A spent token costs one more read (its successor, with the sealed
-// copy the grace window hands out); ending the session one UPDATE.
-// SQLite (BEGIN IMMEDIATE: the write lock is held from the start) runs the
-// same read and the writes as three local statements.
-func (s *Store) UseRefreshToken(ctx context.Context, hash []byte, decide func(models.RefreshState) (models.RefreshChange, error)) error {
+// UseRefresh runs the refresh rules under the session's lock: the full
+// path, for what RotateRefresh (one round trip) leaves. On Postgres it
+// costs BEGIN, one statement reading and locking the session with its
+// user, one writing, COMMIT; SQLite (BEGIN IMMEDIATE: the write lock is
+// held from the start) runs the same statements locally.
+func (s *Store) UseRefresh(ctx context.Context, key models.RefreshKey, decide func(models.RefreshState) (models.RefreshChange, error)) error {
 	var decideErr error
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		decideErr = nil
-		state, err := s.readRefresh(tx, hash, true)
+		var state models.RefreshState
+		var err error
+		if key.LegacyHash != nil {
+			state, err = s.readLegacy(tx, key.LegacyHash, true)
+		} else {
+			state, err = s.readSession(tx, key.SessionID)
+		}
 		if err != nil {
 			return err
 		}
@@ -182,26 +187,56 @@ func (s *Store) UseRefreshToken(ctx context.Context, hash []byte, decide func(mo
 	return decideErr
 }
 
-// readRefresh reads the token with its session and user in one statement
-// that, with forUpdate on Postgres, locks the token's and the session's rows: a racing
-// presentation waits for the lock and then sees the rows as the previous
-// holder committed them (READ COMMITTED re-reads locked rows). The
-// successor of a spent token (the rare path) is read by a second statement,
-// which sees what was committed before it.
-func (s *Store) readRefresh(tx *gorm.DB, hash []byte, forUpdate bool) (models.RefreshState, error) {
+// sessionJoin is a session with its user.
+type sessionJoin struct {
+	Sess         sessionRow `gorm:"embedded"`
+	UserUsername string
+	UserDisabled bool
+	UserCreated  micros
+}
+
+func (j sessionJoin) state() models.RefreshState {
+	return models.RefreshState{Session: j.Sess.model(),
+		User: models.User{ID: j.Sess.UserID, Username: j.UserUsername, Disabled: j.UserDisabled, CreatedAt: j.UserCreated.Time()}}
+}
+
+// readSession reads and locks (Postgres: FOR UPDATE; SQLite's immediate
+// transaction holds the write lock) a session with its user.
+func (s *Store) readSession(tx *gorm.DB, id string) (models.RefreshState, error) {
+	lock := ""
+	if s.dialect == dialectPostgres {
+		lock = " FOR UPDATE OF s"
+	}
+	var j sessionJoin
+	res := tx.Raw(`SELECT `+sessionColumns+`, u.username AS user_username, u.disabled AS user_disabled, u.created_at AS user_created
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ?`+lock, id).Scan(&j)
+	if res.Error != nil {
+		return models.RefreshState{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return models.RefreshState{}, models.ErrNotFound
+	}
+	return j.state(), nil
+}
+
+// readLegacy reads a legacy token with its session and user in one
+// statement that, with forUpdate on Postgres, locks the session's and the
+// token's rows: a racing presentation waits for the lock and then sees the
+// rows as the previous holder committed them (READ COMMITTED re-reads
+// locked rows). The successor of a spent token is read by a second
+// statement, which sees what was committed before it.
+func (s *Store) readLegacy(tx *gorm.DB, hash []byte, forUpdate bool) (models.RefreshState, error) {
 	lock := ""
 	if forUpdate && s.dialect == dialectPostgres {
-		lock = " FOR UPDATE OF s, t" // session first, as RotateRefreshToken
+		lock = " FOR UPDATE OF s, t"
 	}
 	var j struct {
-		Token refreshJoin `gorm:"embedded"`
-		Sess  sessionRow  `gorm:"embedded;embeddedPrefix:sess_"`
+		Join  sessionJoin `gorm:"embedded"`
+		Token tokenRow    `gorm:"embedded;embeddedPrefix:tok_"`
 	}
-	res := tx.Raw(`SELECT t.hash, t.session_id, t.created_at, t.spent_at, t.successor_hash,
-			u.username AS user_username, u.disabled AS user_disabled, u.created_at AS user_created,
-			s.id AS sess_id, s.user_id AS sess_user_id, s.client_id AS sess_client_id, s.scope AS sess_scope,
-			s.created_at AS sess_created_at, s.last_used_at AS sess_last_used_at, s.expires_at AS sess_expires_at,
-			s.ended_at AS sess_ended_at, s.end_reason AS sess_end_reason
+	res := tx.Raw(`SELECT `+sessionColumns+`, u.username AS user_username, u.disabled AS user_disabled, u.created_at AS user_created,
+			t.hash AS tok_hash, t.session_id AS tok_session_id, t.created_at AS tok_created_at, t.spent_at AS tok_spent_at,
+			t.successor_hash AS tok_successor_hash
 		FROM refresh_tokens t
 		JOIN sessions s ON s.id = t.session_id
 		JOIN users u ON u.id = s.user_id
@@ -212,80 +247,57 @@ func (s *Store) readRefresh(tx *gorm.DB, hash []byte, forUpdate bool) (models.Re
 	if res.RowsAffected == 0 {
 		return models.RefreshState{}, models.ErrNotFound
 	}
-	if len(j.Token.SuccessorHash) > 0 {
+	st := j.Join.state()
+	tok := j.Token.model()
+	st.Legacy = &tok
+	if len(tok.SuccessorHash) > 0 {
 		var n tokenRow
-		res := tx.Raw(`SELECT hash, created_at, spent_at, sealed FROM refresh_tokens WHERE hash = ?`, j.Token.SuccessorHash).Scan(&n)
+		res := tx.Raw(`SELECT hash, session_id, created_at, spent_at, sealed FROM refresh_tokens WHERE hash = ?`, tok.SuccessorHash).Scan(&n)
 		if res.Error != nil {
 			return models.RefreshState{}, res.Error
 		}
-		j.Token.SuccHash, j.Token.SuccCreated, j.Token.SuccSpent, j.Token.SuccSealed = n.Hash, n.CreatedAt, n.SpentAt, n.Sealed
+		if res.RowsAffected == 1 {
+			succ := n.model()
+			st.LegacySuccessor = &succ
+			tok.SealedSuccessor = n.Sealed // kept on the successor's row
+			st.Legacy = &tok
+		}
 	}
-	return j.Token.state(j.Sess), nil
+	return st, nil
 }
 
-// state assembles what the refresh rules see.
-func (j refreshJoin) state(sess sessionRow) models.RefreshState {
-	st := models.RefreshState{
-		Session: sess.model(),
-		User:    models.User{ID: sess.UserID, Username: j.UserUsername, Disabled: j.UserDisabled, CreatedAt: j.UserCreated.Time()},
-		Token: tokenRow{Hash: j.Hash, SessionID: j.SessionID, CreatedAt: j.CreatedAt, SpentAt: j.SpentAt,
-			SuccessorHash: j.SuccessorHash}.model(),
-	}
-	st.Token.SealedSuccessor = j.SuccSealed // kept on the successor's row
-	if len(j.SuccHash) > 0 {
-		st.Successor = &models.RefreshToken{Hash: j.SuccHash, SessionID: sess.ID, CreatedAt: j.SuccCreated.Time(), SpentAt: j.SuccSpent.Time()}
-	}
-	return st
-}
-
-// rotateOneStatement is the hot path on Postgres: spending the token,
-// inserting its successor and touching the session in one statement (one
-// round trip instead of three).
-func rotateOneStatement(tx *gorm.DB, st models.RefreshState, c models.RefreshChange) error {
-	at, used := int64(toMicros(c.Rotate.CreatedAt)), int64(toMicros(c.LastUsedAt))
-	res := tx.Exec(`WITH spent AS (
-			UPDATE refresh_tokens SET spent_at = ?, successor_hash = ?
-			WHERE hash = ? AND spent_at IS NULL RETURNING session_id
-		), ins AS (
-			INSERT INTO refresh_tokens (hash, session_id, created_at, sealed) SELECT ?, session_id, ?, ? FROM spent RETURNING session_id
-		)
-		UPDATE sessions SET last_used_at = ? WHERE id IN (SELECT session_id FROM ins)`,
-		at, c.Rotate.Hash, st.Token.Hash, c.Rotate.Hash, at, c.SealedSuccessor, used)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected != 1 {
-		return fmt.Errorf("gormstore: rotate: %w: token already spent", models.ErrConflict)
-	}
-	return nil
-}
-
-// applyRefresh writes what the rules decided.
+// applyRefresh writes what the rules decided: mechanically, the rules are
+// oauth's.
 func (s *Store) applyRefresh(tx *gorm.DB, st models.RefreshState, c models.RefreshChange) error {
-	if s.dialect == dialectPostgres && c.Rotate != nil && c.End == nil && !c.LastUsedAt.IsZero() {
-		return rotateOneStatement(tx, st, c)
-	}
-	if c.Rotate != nil {
-		next := *c.Rotate
-		next.SessionID = st.Session.ID
-		res := tx.Exec(spendToken, int64(toMicros(next.CreatedAt)), next.Hash, st.Token.Hash)
+	if c.Rotate {
+		at := int64(toMicros(c.At))
+		check := st.Session.RefreshCheck
+		if c.Check != nil {
+			check = c.Check
+		}
+		res := tx.Exec(`UPDATE sessions SET refresh_gen = refresh_gen + 1, rotated_at = ?, last_used_at = ?, refresh_check = ?
+			WHERE id = ? AND refresh_gen = ?`, at, at, check, st.Session.ID, st.Session.RefreshGen)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected != 1 {
-			return fmt.Errorf("gormstore: rotate: %w: token already spent", models.ErrConflict)
+			return fmt.Errorf("gormstore: rotate: %w: generation already spent", models.ErrConflict)
 		}
-		row := newTokenRow(next)
-		row.Sealed = c.SealedSuccessor
-		if err := tx.Create(&row).Error; err != nil {
-			return err
+		if st.Legacy != nil {
+			res := tx.Exec(`UPDATE refresh_tokens SET spent_at = ? WHERE hash = ? AND spent_at IS NULL`, at, st.Legacy.Hash)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected != 1 {
+				return fmt.Errorf("gormstore: rotate: %w: token already spent", models.ErrConflict)
+			}
 		}
 	}
 	if c.End != nil {
 		return tx.Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL`,
 			int64(toMicros(c.End.At)), c.End.Reason, st.Session.ID).Error
 	}
-	if !c.LastUsedAt.IsZero() {
+	if !c.Rotate && !c.LastUsedAt.IsZero() {
 		return tx.Exec(`UPDATE sessions SET last_used_at = ? WHERE id = ?`, int64(toMicros(c.LastUsedAt)), st.Session.ID).Error
 	}
 	return nil

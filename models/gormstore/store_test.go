@@ -120,20 +120,25 @@ func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, n
 
 // BenchmarkRotate measures the refresh rotation in the store: each parallel
 // worker rotates its own session's chain, always presenting the newest
-// token, by the one-step rotation (the hot path: one round trip on
-// Postgres) and by the full rules (UseRefreshToken: a transaction of four).
+// generation, by the one-step rotation (the hot path: one round trip on
+// Postgres; SQLite has none and falls to the full path) and by the full
+// rules (UseRefresh: a transaction of two statements).
 func BenchmarkRotate(b *testing.B) {
-	rotations := map[string]func(ctx context.Context, s *gormstore.Store, cur, next []byte) error{
-		"OneStep": func(ctx context.Context, s *gormstore.Store, cur, next []byte) error {
+	rotations := map[string]func(ctx context.Context, s *gormstore.Store, id string, gen int64) error{
+		"OneStep": func(ctx context.Context, s *gormstore.Store, id string, gen int64) error {
 			now := time.Now()
-			_, err := s.RotateRefreshToken(ctx, models.Rotation{Hash: cur, ClientID: "c", SealedSuccessor: next,
-				Next: models.RefreshToken{Hash: next, CreatedAt: now}, UsedAfter: now.Add(-time.Hour)})
+			_, ok, err := s.RotateRefresh(ctx, models.Rotation{SessionID: id, Gen: gen, Check: seedCheck, ClientID: "c",
+				At: now, UsedAfter: now.Add(-time.Hour)})
+			if err == nil && !ok {
+				return s.UseRefresh(ctx, models.RefreshKey{SessionID: id}, func(models.RefreshState) (models.RefreshChange, error) {
+					return models.RefreshChange{Rotate: true, At: time.Now()}, nil
+				})
+			}
 			return err
 		},
-		"FullRules": func(ctx context.Context, s *gormstore.Store, cur, next []byte) error {
-			return s.UseRefreshToken(ctx, cur, func(st models.RefreshState) (models.RefreshChange, error) {
-				t := time.Now()
-				return models.RefreshChange{Rotate: &models.RefreshToken{Hash: next, CreatedAt: t}, SealedSuccessor: next, LastUsedAt: t}, nil
+		"FullRules": func(ctx context.Context, s *gormstore.Store, id string, gen int64) error {
+			return s.UseRefresh(ctx, models.RefreshKey{SessionID: id}, func(models.RefreshState) (models.RefreshChange, error) {
+				return models.RefreshChange{Rotate: true, At: time.Now()}, nil
 			})
 		},
 	}
@@ -152,17 +157,14 @@ func BenchmarkRotate(b *testing.B) {
 				b.RunParallel(func(pb *testing.PB) {
 					id := fmt.Sprintf("s%d", n.Add(1))
 					now := time.Now()
-					cur := randomBytes()
-					if _, err := s.CreateSession(ctx, models.Session{ID: id, UserID: "u", ClientID: "c", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
-						models.RefreshToken{Hash: cur, CreatedAt: now}, 0); err != nil {
+					if _, err := s.CreateSession(ctx, models.Session{ID: id, UserID: "u", ClientID: "c", CreatedAt: now, LastUsedAt: now,
+						ExpiresAt: now.Add(time.Hour), RefreshGen: 1, RefreshCheck: seedCheck}, 0); err != nil {
 						b.Fatal(err)
 					}
-					for pb.Next() {
-						next := randomBytes()
-						if err := rotations[path](ctx, s, cur, next); err != nil {
+					for gen := int64(1); pb.Next(); gen++ {
+						if err := rotations[path](ctx, s, id, gen); err != nil {
 							b.Fatal(err)
 						}
-						cur = next
 					}
 				})
 			})

@@ -69,8 +69,8 @@ func testSessionAuthTime(t *testing.T, s models.Store) {
 	}
 	at := t0.Add(-30 * time.Second)
 	s2 := models.Session{ID: "s2", UserID: "u1", ClientID: "c1", Scope: "openid", CreatedAt: t0, LastUsedAt: t0,
-		ExpiresAt: t0.Add(time.Hour), AuthTime: at}
-	if _, err := s.CreateSession(t.Context(), s2, models.RefreshToken{Hash: hash("rt2"), CreatedAt: t0}, 0); err != nil {
+		ExpiresAt: t0.Add(time.Hour), AuthTime: at, RefreshGen: 1, RefreshCheck: hash("rt2")}
+	if _, err := s.CreateSession(t.Context(), s2, 0); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Session(t.Context(), "s2")

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"bytes"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -11,150 +10,148 @@ import (
 	"github.com/batonhq/baton/models"
 )
 
-// rotation asks to rotate the token with hash from into next at now, for
-// client c1 with an idle limit of 10 minutes.
-func rotation(from, next []byte, now time.Time) models.Rotation {
-	return models.Rotation{Hash: from, ClientID: "c1", SealedSuccessor: []byte("sealed"),
-		Next: models.RefreshToken{Hash: next, CreatedAt: now}, UsedAfter: now.Add(-10 * time.Minute)}
+// rotation asks to rotate generation gen of session sid (nonce of seed or
+// addSession) at now, for client c1 with an idle limit of 10 minutes.
+func rotation(sid string, gen int64, now time.Time) models.Rotation {
+	return models.Rotation{SessionID: sid, Gen: gen, Check: hash("nonce-" + sid), ClientID: "c1",
+		At: now, UsedAfter: now.Add(-10 * time.Minute)}
+}
+
+// rotateAny rotates gen in one step, or with the full path when the store
+// has no fast path or it did not apply; it reports whether gen rotated.
+func rotateAny(t *testing.T, s models.Store, r models.Rotation) (bool, error) {
+	if _, ok, err := s.RotateRefresh(t.Context(), r); err != nil || ok {
+		return ok, err
+	}
+	rotated := false
+	err := s.UseRefresh(t.Context(), key(r.SessionID), func(st models.RefreshState) (models.RefreshChange, error) {
+		rotated = st.Session.RefreshGen == r.Gen && !st.Session.Ended()
+		if !rotated {
+			return models.RefreshChange{}, nil
+		}
+		return models.RefreshChange{Rotate: true, At: r.At}, nil
+	})
+	return rotated, err
 }
 
 func testRotateOneStep(t *testing.T, s models.Store) {
-	sess, tok := seed(t, s)
+	sess, _ := seed(t, s)
 	ctx := t.Context()
 	now := t0.Add(time.Minute)
-	got, err := s.RotateRefreshToken(ctx, rotation(tok.Hash, hash("rt2"), now))
+	got, ok, err := s.RotateRefresh(ctx, rotation(sess.ID, 1, now))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !ok {
+		if stored, _ := s.Session(ctx, sess.ID); stored.RefreshGen != 1 {
+			t.Fatalf("a store without a fast path rotated: generation %d", stored.RefreshGen)
+		}
+		t.Skip("the store has no one-step rotation")
 	}
 	now = now.Truncate(time.Microsecond)
 	if got.ID != sess.ID || got.UserID != "u1" || got.ClientID != "c1" || got.Scope != "read" ||
 		!got.CreatedAt.Equal(sess.CreatedAt.Truncate(time.Microsecond)) || !got.ExpiresAt.Equal(sess.ExpiresAt.Truncate(time.Microsecond)) ||
-		!got.LastUsedAt.Equal(now) || got.Ended() {
+		!got.LastUsedAt.Equal(now) || !got.RotatedAt.Equal(now) || got.RefreshGen != 2 || got.Ended() {
 		t.Fatalf("returned session %+v", got)
 	}
-	st, err := s.InspectRefreshToken(ctx, tok.Hash)
-	if err != nil {
-		t.Fatal(err)
+	stored, err := s.Session(ctx, sess.ID)
+	if err != nil || stored.RefreshGen != 2 || !stored.LastUsedAt.Equal(now) || !stored.RotatedAt.Equal(now) {
+		t.Fatalf("stored session %+v, %v", stored, err)
 	}
-	if st.Token.Current() || !st.Token.SpentAt.Equal(now) || !bytes.Equal(st.Token.SuccessorHash, hash("rt2")) ||
-		string(st.Token.SealedSuccessor) != "sealed" {
-		t.Fatalf("spent token %+v", st.Token)
+	// The spent generation goes to the full rules.
+	if _, ok, err := s.RotateRefresh(ctx, rotation(sess.ID, 1, now)); ok || err != nil {
+		t.Fatalf("spent generation: %v, %v; want false", ok, err)
 	}
-	if !st.Session.LastUsedAt.Equal(now) {
-		t.Fatalf("session last used %v, want %v", st.Session.LastUsedAt, now)
-	}
-	cur, err := s.CurrentRefreshTokens(ctx, sess.ID)
-	if err != nil || len(cur) != 1 || !bytes.Equal(cur[0].Hash, hash("rt2")) || !cur[0].CreatedAt.Equal(now) {
-		t.Fatalf("current tokens %+v, %v", cur, err)
-	}
-	// The spent token goes to the full rules, which see its successor.
-	if _, err := s.RotateRefreshToken(ctx, rotation(tok.Hash, hash("rt3"), now)); !errors.Is(err, models.ErrNotRotated) {
-		t.Fatalf("spent token: %v, want ErrNotRotated", err)
-	}
-	if _, err := s.RotateRefreshToken(ctx, rotation(hash("rt2"), hash("rt3"), now.Add(time.Second))); err != nil {
-		t.Fatalf("successor: %v", err)
+	if _, ok, err := s.RotateRefresh(ctx, rotation(sess.ID, 2, now.Add(time.Second))); !ok || err != nil {
+		t.Fatalf("successor: %v, %v", ok, err)
 	}
 }
 
 // testRotateRefused checks every condition of the one-step rotation: each
-// refusal is ErrNotRotated and leaves the token current.
+// refusal is false and changes nothing.
 func testRotateRefused(t *testing.T, s models.Store) {
-	sess, tok := seed(t, s)
+	sess, _ := seed(t, s)
 	ctx := t.Context()
 	now := t0.Add(time.Minute)
+	with := func(f func(r *models.Rotation)) models.Rotation {
+		r := rotation(sess.ID, 1, now)
+		f(&r)
+		return r
+	}
 	for _, tc := range []struct {
 		name string
 		r    models.Rotation
 	}{
-		{"unknown token", rotation(hash("nope"), randomHash(), now)},
-		{"other client", func() models.Rotation { r := rotation(tok.Hash, randomHash(), now); r.ClientID = "c2"; return r }()},
-		{"at the absolute limit", rotation(tok.Hash, randomHash(), sess.ExpiresAt)},
-		{"past the absolute limit", rotation(tok.Hash, randomHash(), sess.ExpiresAt.Add(time.Second))},
-		{"idle", func() models.Rotation {
-			r := rotation(tok.Hash, randomHash(), now)
-			r.UsedAfter = sess.LastUsedAt
-			return r
-		}()},
+		{"unknown session", rotation("nope", 1, now)},
+		{"future generation", rotation(sess.ID, 2, now)},
+		{"other nonce", with(func(r *models.Rotation) { r.Check = hash("other") })},
+		{"no nonce", with(func(r *models.Rotation) { r.Check = nil })},
+		{"other client", with(func(r *models.Rotation) { r.ClientID = "c2" })},
+		{"at the absolute limit", rotation(sess.ID, 1, sess.ExpiresAt)},
+		{"past the absolute limit", rotation(sess.ID, 1, sess.ExpiresAt.Add(time.Second))},
+		{"idle", with(func(r *models.Rotation) { r.UsedAfter = sess.LastUsedAt })},
 	} {
-		if _, err := s.RotateRefreshToken(ctx, tc.r); !errors.Is(err, models.ErrNotRotated) {
-			t.Fatalf("%s: %v, want ErrNotRotated", tc.name, err)
+		if _, ok, err := s.RotateRefresh(ctx, tc.r); ok || err != nil {
+			t.Fatalf("%s: %v, %v; want false", tc.name, ok, err)
 		}
 	}
 	check := func(when string) {
 		t.Helper()
-		cur, err := s.CurrentRefreshTokens(ctx, sess.ID)
-		if err != nil || len(cur) != 1 || !bytes.Equal(cur[0].Hash, tok.Hash) {
-			t.Fatalf("%s: current tokens %+v, %v", when, cur, err)
+		got, _ := s.Session(ctx, sess.ID)
+		if got.RefreshGen != 1 || !got.RotatedAt.IsZero() || !got.LastUsedAt.Equal(sess.LastUsedAt.Truncate(time.Microsecond)) {
+			t.Fatalf("%s: a refused rotation changed the session: %+v", when, got)
 		}
 	}
 	check("after the refusals")
-	got, _ := s.Session(ctx, sess.ID)
-	if !got.LastUsedAt.Equal(sess.LastUsedAt.Truncate(time.Microsecond)) {
-		t.Fatalf("a refused rotation touched the session: %v", got.LastUsedAt)
-	}
 
 	// A disabled user and an ended session refuse too.
 	if _, _, err := s.DisableUser(ctx, "alice", now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RotateRefreshToken(ctx, rotation(tok.Hash, randomHash(), now)); !errors.Is(err, models.ErrNotRotated) {
-		t.Fatalf("disabled user: %v, want ErrNotRotated", err)
+	if _, ok, err := s.RotateRefresh(ctx, rotation(sess.ID, 1, now)); ok || err != nil {
+		t.Fatalf("disabled user: %v, %v", ok, err)
 	}
-	check("after the disabled user's refusal")
 	if err := s.CreateUser(ctx, models.User{ID: "u2", Username: "bob", PasswordHash: "h", CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	s2 := models.Session{ID: "s2", UserID: "u2", ClientID: "c1", Scope: "read", CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-	if _, err := s.CreateSession(ctx, s2, models.RefreshToken{Hash: hash("bob"), CreatedAt: t0}, 0); err != nil {
+	s2 := models.Session{ID: "s2", UserID: "u2", ClientID: "c1", Scope: "read", CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		RefreshGen: 1, RefreshCheck: hash("nonce-s2")}
+	if _, err := s.CreateSession(ctx, s2, 0); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.EndSession(ctx, "s2", models.SessionEnd{At: now, Reason: models.EndAdmin}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.RotateRefreshToken(ctx, rotation(hash("bob"), randomHash(), now)); !errors.Is(err, models.ErrNotRotated) {
-		t.Fatalf("ended session: %v, want ErrNotRotated", err)
+	if _, ok, err := s.RotateRefresh(ctx, rotation("s2", 1, now)); ok || err != nil {
+		t.Fatalf("ended session: %v, %v", ok, err)
 	}
 }
 
 // testRotateParallel races 100 one-step rotations and 100 full-rules
-// rotations of one token: exactly one wins, none fails (a one-step loser is
-// ErrNotRotated, a full-rules loser sees the token spent), and the session
-// keeps exactly the winner's successor as its one current token.
+// rotations of one generation: exactly one wins, none fails, and the
+// session is at the next generation.
 func testRotateParallel(t *testing.T, s models.Store) {
-	sess, tok := seed(t, s)
+	sess, _ := seed(t, s)
 	const n = 200
 	var wg sync.WaitGroup
 	var wins atomic.Int32
-	var winner atomic.Value
 	errs := make([]error, n)
 	start := make(chan struct{})
 	now := t0.Add(time.Minute)
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			mine := randomHash()
+			var won bool
 			if i%2 == 0 {
-				_, err := s.RotateRefreshToken(t.Context(), rotation(tok.Hash, mine, now))
-				if err == nil {
-					wins.Add(1)
-					winner.Store(mine)
-				}
-				if !errors.Is(err, models.ErrNotRotated) {
-					errs[i] = err
-				}
-				return
+				_, won, errs[i] = s.RotateRefresh(t.Context(), rotation(sess.ID, 1, now))
+			} else {
+				errs[i] = s.UseRefresh(t.Context(), key(sess.ID), func(st models.RefreshState) (models.RefreshChange, error) {
+					won = st.Session.RefreshGen == 1
+					return rotateOrReplay(1, now)(st)
+				})
 			}
-			errs[i] = s.UseRefreshToken(t.Context(), tok.Hash, func(st models.RefreshState) (models.RefreshChange, error) {
-				if st.Token.Current() {
-					return models.RefreshChange{Rotate: &models.RefreshToken{Hash: mine, CreatedAt: now}, LastUsedAt: now}, nil
-				}
-				return models.RefreshChange{}, nil
-			})
-			if errs[i] == nil {
-				if cur, _ := s.CurrentRefreshTokens(t.Context(), sess.ID); len(cur) == 1 && bytes.Equal(cur[0].Hash, mine) {
-					wins.Add(1)
-					winner.Store(mine)
-				}
+			if errs[i] == nil && won {
+				wins.Add(1)
 			}
 		})
 	}
@@ -168,14 +165,13 @@ func testRotateParallel(t *testing.T, s models.Store) {
 	if wins.Load() != 1 {
 		t.Fatalf("%d rotations won, want 1", wins.Load())
 	}
-	cur, err := s.CurrentRefreshTokens(t.Context(), sess.ID)
-	if err != nil || len(cur) != 1 || !bytes.Equal(cur[0].Hash, winner.Load().([]byte)) {
-		t.Fatalf("current tokens %d, %v", len(cur), err)
+	if got, _ := s.Session(t.Context(), sess.ID); got.RefreshGen != 2 {
+		t.Fatalf("generation %d, want 2", got.RefreshGen)
 	}
 }
 
 // testRotateChainsParallel runs many sessions' chains at once, each worker
-// always presenting its newest token: no refusal and no error.
+// always presenting its newest generation: no refusal and no error.
 func testRotateChainsParallel(t *testing.T, s models.Store) {
 	seed(t, s)
 	const workers, steps = 16, 25
@@ -185,14 +181,15 @@ func testRotateChainsParallel(t *testing.T, s models.Store) {
 		id := string(rune('a'+w)) + "-chain"
 		addSession(t, s, id, t0, 0)
 		wg.Go(func() {
-			cur := hash("rt-" + id)
 			for i := range steps {
-				next := randomHash()
-				if _, err := s.RotateRefreshToken(t.Context(), rotation(cur, next, t0.Add(time.Duration(i+1)*time.Second))); err != nil {
+				ok, err := rotateAny(t, s, rotation(id, int64(i+1), t0.Add(time.Duration(i+1)*time.Second)))
+				if err == nil && !ok {
+					err = errors.New(id + ": newest generation refused")
+				}
+				if err != nil {
 					errs <- err
 					return
 				}
-				cur = next
 			}
 		})
 	}
@@ -203,22 +200,22 @@ func testRotateChainsParallel(t *testing.T, s models.Store) {
 	}
 }
 
-// testRotateEndRace races one-step rotations along a chain with the
-// session's revocation: the session ends, and keeps one current token.
+// testRotateEndRace races one-step rotations along the chain with the
+// session's revocation: the session ends, and no rotation follows the end.
 func testRotateEndRace(t *testing.T, s models.Store) {
-	sess, tok := seed(t, s)
+	sess, _ := seed(t, s)
 	var wg sync.WaitGroup
+	var last atomic.Int64
 	wg.Go(func() {
-		cur := tok.Hash
 		for i := range 50 {
-			next := randomHash()
-			if _, err := s.RotateRefreshToken(t.Context(), rotation(cur, next, t0.Add(time.Duration(i+1)*time.Second))); err != nil {
-				if !errors.Is(err, models.ErrNotRotated) {
-					t.Error(err)
-				}
+			ok, err := rotateAny(t, s, rotation(sess.ID, int64(i+1), t0.Add(time.Duration(i+1)*time.Second)))
+			if err != nil {
+				t.Error(err)
+			}
+			if !ok {
 				return
 			}
-			cur = next
+			last.Store(int64(i + 2))
 		}
 	})
 	wg.Go(func() {
@@ -231,10 +228,10 @@ func testRotateEndRace(t *testing.T, s models.Store) {
 	if !got.Ended() {
 		t.Fatal("the session survived its revocation")
 	}
-	if cur, _ := s.CurrentRefreshTokens(t.Context(), sess.ID); len(cur) != 1 {
-		t.Fatalf("%d current tokens, want 1", len(cur))
+	if want := max(last.Load(), 1); got.RefreshGen != want {
+		t.Fatalf("generation %d, want %d (the last rotation that succeeded)", got.RefreshGen, want)
 	}
-	if _, err := s.RotateRefreshToken(t.Context(), rotation(tok.Hash, randomHash(), t0)); !errors.Is(err, models.ErrNotRotated) {
-		t.Fatalf("rotation after the end: %v", err)
+	if _, ok, err := s.RotateRefresh(t.Context(), rotation(sess.ID, got.RefreshGen, t0)); ok || err != nil {
+		t.Fatalf("rotation after the end: %v, %v", ok, err)
 	}
 }

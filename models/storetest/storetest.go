@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) models.Store) {
 		{"Sessions", testSessions},
 		{"TimesRoundTripUTC", testTimes},
 		{"RefreshRotate", testRefreshRotate},
-		{"RefreshUnknownHash", testRefreshUnknown},
+		{"RefreshUnknownSession", testRefreshUnknown},
 		{"RefreshChangeCommittedWithError", testRefreshCommitOnError},
 		{"RefreshParallelSameToken", testRefreshParallel},
 		{"RefreshEndRacesRotation", testRefreshEndRace},
@@ -35,12 +37,11 @@ func Run(t *testing.T, open func(t *testing.T) models.Store) {
 		{"RotateParallelSameToken", testRotateParallel},
 		{"RotateChainsParallel", testRotateChainsParallel},
 		{"RotateEndRace", testRotateEndRace},
-		{"ForgetSuccessors", testForgetSuccessors},
+		{"ConstantRowsPerSession", testConstantRows},
 		{"Keys", testKeys},
 		{"DisableUser", testDisableUser},
 		{"SessionLists", testSessionLists},
 		{"EndSessions", testEndSessions},
-		{"InspectRefreshToken", testInspect},
 		{"MaxSessionsPerUserParallel", testMaxSessionsParallel},
 		{"ExpireAndPurge", testExpireAndPurge},
 		{"KeysNoLostUpdate", testKeysParallel},
@@ -89,12 +90,12 @@ func seed(t *testing.T, s models.Store) (models.Session, models.RefreshToken) {
 	if err := s.CreateClient(ctx, models.Client{ID: "c1", Public: true, Grants: []string{"password"}, Scopes: []string{"read"}, CreatedAt: t0}); err != nil {
 		t.Fatal(err)
 	}
-	sess := models.Session{ID: "s1", UserID: "u1", ClientID: "c1", Scope: "read", CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-	tok := models.RefreshToken{Hash: hash("rt1"), SessionID: "s1", CreatedAt: t0}
-	if _, err := s.CreateSession(ctx, sess, tok, 0); err != nil {
+	sess := models.Session{ID: "s1", UserID: "u1", ClientID: "c1", Scope: "read", CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		RefreshGen: 1, RefreshCheck: hash("nonce-s1")}
+	if _, err := s.CreateSession(ctx, sess, 0); err != nil {
 		t.Fatal(err)
 	}
-	return sess, tok
+	return sess, models.RefreshToken{SessionID: "s1", Generation: 1, CreatedAt: t0}
 }
 
 func testUsers(t *testing.T, s models.Store) {
@@ -158,16 +159,19 @@ func testSessions(t *testing.T, s models.Store) {
 	if got.UserID != "u1" || got.ClientID != "c1" || got.Scope != "read" || got.Ended() {
 		t.Fatalf("got %+v", got)
 	}
+	if got.RefreshGen != 1 || !bytes.Equal(got.RefreshCheck, hash("nonce-s1")) || !got.RotatedAt.IsZero() {
+		t.Fatalf("refresh state of a new session: gen %d check %x rotated %v", got.RefreshGen, got.RefreshCheck, got.RotatedAt)
+	}
 	cur, err := s.CurrentRefreshTokens(t.Context(), sess.ID)
-	if err != nil || len(cur) != 1 || !bytes.Equal(cur[0].Hash, tok.Hash) || !cur[0].Current() {
+	if err != nil || len(cur) != 1 || cur[0].Generation != tok.Generation || !cur[0].Current() {
 		t.Fatalf("current tokens %+v, %v", cur, err)
 	}
 	if _, err := s.Session(t.Context(), "nope"); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("unknown session: got %v", err)
 	}
 	// A session whose user does not exist is refused, and nothing is left half-written.
-	_, err = s.CreateSession(t.Context(), models.Session{ID: "s2", UserID: "ghost", ClientID: "c1", CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0},
-		models.RefreshToken{Hash: hash("rt-ghost"), CreatedAt: t0}, 0)
+	_, err = s.CreateSession(t.Context(), models.Session{ID: "s2", UserID: "ghost", ClientID: "c1", CreatedAt: t0, LastUsedAt: t0, ExpiresAt: t0,
+		RefreshGen: 1, RefreshCheck: hash("ghost")}, 0)
 	if err == nil {
 		t.Fatal("session of an unknown user was stored")
 	}
@@ -179,7 +183,7 @@ func testSessions(t *testing.T, s models.Store) {
 func testTimes(t *testing.T, s models.Store) {
 	sess, _ := seed(t, s)
 	local := time.FixedZone("UTC+5", 5*3600)
-	err := s.UseRefreshToken(t.Context(), hash("rt1"), func(st models.RefreshState) (models.RefreshChange, error) {
+	err := s.UseRefresh(t.Context(), key("s1"), func(st models.RefreshState) (models.RefreshChange, error) {
 		return models.RefreshChange{LastUsedAt: t0.Add(time.Minute).In(local)}, nil
 	})
 	if err != nil {
@@ -200,81 +204,66 @@ func testTimes(t *testing.T, s models.Store) {
 	}
 }
 
+func key(sid string) models.RefreshKey { return models.RefreshKey{SessionID: sid} }
+
 // rotateOrReplay is the decision of the refresh rules reduced to storage:
-// rotate a current token, hand back the successor of a spent one.
-func rotateOrReplay(next []byte, now time.Time) func(models.RefreshState) (models.RefreshChange, error) {
+// rotate the generation gen, change nothing for any other.
+func rotateOrReplay(gen int64, now time.Time) func(models.RefreshState) (models.RefreshChange, error) {
 	return func(st models.RefreshState) (models.RefreshChange, error) {
-		if st.Token.Current() {
-			return models.RefreshChange{
-				Rotate:          &models.RefreshToken{Hash: next, CreatedAt: now},
-				SealedSuccessor: []byte("sealed"),
-				LastUsedAt:      now,
-			}, nil
+		if st.Session.RefreshGen == gen {
+			return models.RefreshChange{Rotate: true, At: now}, nil
 		}
 		return models.RefreshChange{}, nil
 	}
 }
 
 func testRefreshRotate(t *testing.T, s models.Store) {
-	sess, tok := seed(t, s)
+	sess, _ := seed(t, s)
 	ctx := t.Context()
 	now := t0.Add(time.Minute)
-	if err := s.UseRefreshToken(ctx, tok.Hash, rotateOrReplay(hash("rt2"), now)); err != nil {
+	if err := s.UseRefresh(ctx, key(sess.ID), rotateOrReplay(1, now)); err != nil {
 		t.Fatal(err)
 	}
 	var seen models.RefreshState
-	err := s.UseRefreshToken(ctx, tok.Hash, func(st models.RefreshState) (models.RefreshChange, error) {
+	err := s.UseRefresh(ctx, key(sess.ID), func(st models.RefreshState) (models.RefreshChange, error) {
 		seen = st
 		return models.RefreshChange{}, nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if seen.Token.Current() || !seen.Token.SpentAt.Equal(now.Truncate(time.Microsecond)) ||
-		!bytes.Equal(seen.Token.SuccessorHash, hash("rt2")) || string(seen.Token.SealedSuccessor) != "sealed" {
-		t.Fatalf("spent token %+v", seen.Token)
-	}
-	if seen.Successor == nil || !bytes.Equal(seen.Successor.Hash, hash("rt2")) || !seen.Successor.Current() {
-		t.Fatalf("successor %+v", seen.Successor)
+	at := now.Truncate(time.Microsecond)
+	if seen.Session.RefreshGen != 2 || !seen.Session.RotatedAt.Equal(at) || !seen.Session.LastUsedAt.Equal(at) ||
+		!bytes.Equal(seen.Session.RefreshCheck, hash("nonce-s1")) || seen.Session.ID != sess.ID || seen.Legacy != nil {
+		t.Fatalf("session after a rotation %+v", seen.Session)
 	}
 	if seen.User.ID != "u1" || seen.User.Username != "alice" || seen.User.Disabled {
 		t.Fatalf("user %+v", seen.User)
 	}
-	if !seen.Session.LastUsedAt.Equal(now.Truncate(time.Microsecond)) || seen.Session.ID != sess.ID {
-		t.Fatalf("session %+v", seen.Session)
-	}
 	cur, _ := s.CurrentRefreshTokens(ctx, sess.ID)
-	if len(cur) != 1 || !bytes.Equal(cur[0].Hash, hash("rt2")) {
+	if len(cur) != 1 || cur[0].Generation != 2 || !cur[0].CreatedAt.Equal(at) {
 		t.Fatalf("current tokens %+v", cur)
-	}
-	// Rotating a spent token again is refused by the store itself.
-	err = s.UseRefreshToken(ctx, tok.Hash, func(st models.RefreshState) (models.RefreshChange, error) {
-		return models.RefreshChange{Rotate: &models.RefreshToken{Hash: hash("rt3"), CreatedAt: now}}, nil
-	})
-	if !errors.Is(err, models.ErrConflict) {
-		t.Fatalf("second rotation of a spent token: got %v, want ErrConflict", err)
-	}
-	if cur, _ := s.CurrentRefreshTokens(ctx, sess.ID); len(cur) != 1 {
-		t.Fatalf("%d current tokens after a refused rotation", len(cur))
 	}
 }
 
 func testRefreshUnknown(t *testing.T, s models.Store) {
 	seed(t, s)
 	called := false
-	err := s.UseRefreshToken(t.Context(), hash("nope"), func(models.RefreshState) (models.RefreshChange, error) {
-		called = true
-		return models.RefreshChange{}, nil
-	})
-	if !errors.Is(err, models.ErrNotFound) || called {
-		t.Fatalf("got %v (decide called: %v), want ErrNotFound without decide", err, called)
+	for _, k := range []models.RefreshKey{key("nope"), {LegacyHash: hash("nope")}} {
+		err := s.UseRefresh(t.Context(), k, func(models.RefreshState) (models.RefreshChange, error) {
+			called = true
+			return models.RefreshChange{}, nil
+		})
+		if !errors.Is(err, models.ErrNotFound) || called {
+			t.Fatalf("%+v: got %v (decide called: %v), want ErrNotFound without decide", k, err, called)
+		}
 	}
 }
 
 func testRefreshCommitOnError(t *testing.T, s models.Store) {
-	sess, tok := seed(t, s)
+	sess, _ := seed(t, s)
 	refused := errors.New("refused")
-	err := s.UseRefreshToken(t.Context(), tok.Hash, func(models.RefreshState) (models.RefreshChange, error) {
+	err := s.UseRefresh(t.Context(), key(sess.ID), func(models.RefreshState) (models.RefreshChange, error) {
 		return models.RefreshChange{End: &models.SessionEnd{At: t0, Reason: models.EndReuseDetected}}, refused
 	})
 	if !errors.Is(err, refused) {
@@ -286,35 +275,29 @@ func testRefreshCommitOnError(t *testing.T, s models.Store) {
 	}
 }
 
+// testRefreshParallel: 200 presentations of generation 1 race under the
+// session's lock; exactly one sees it current and rotates, every other
+// sees generation 2 (the grace replay's view).
 func testRefreshParallel(t *testing.T, s models.Store) {
-	sess, tok := seed(t, s)
+	sess, _ := seed(t, s)
 	const n = 200
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	rotations := 0
-	successors := make([][]byte, n)
+	var rotations atomic.Int32
+	seen := make([]int64, n)
 	errs := make([]error, n)
 	start := make(chan struct{})
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			<-start
-			mine := randomHash()
-			errs[i] = s.UseRefreshToken(t.Context(), tok.Hash, func(st models.RefreshState) (models.RefreshChange, error) {
-				if st.Token.Current() {
-					successors[i] = mine
-					return models.RefreshChange{Rotate: &models.RefreshToken{Hash: mine, CreatedAt: t0}, LastUsedAt: t0}, nil
-				}
-				successors[i] = st.Token.SuccessorHash
-				return models.RefreshChange{}, nil
+			rotated := false
+			errs[i] = s.UseRefresh(t.Context(), key(sess.ID), func(st models.RefreshState) (models.RefreshChange, error) {
+				seen[i], rotated = st.Session.RefreshGen, st.Session.RefreshGen == 1
+				return rotateOrReplay(1, t0)(st)
 			})
-			if errs[i] == nil && bytes.Equal(successors[i], mine) {
-				mu.Lock()
-				rotations++
-				mu.Unlock()
+			if errs[i] == nil && rotated {
+				rotations.Add(1)
 			}
-		}()
+		})
 	}
 	close(start)
 	wg.Wait()
@@ -322,82 +305,105 @@ func testRefreshParallel(t *testing.T, s models.Store) {
 		if err != nil {
 			t.Fatalf("goroutine %d: %v", i, err)
 		}
-		if !bytes.Equal(successors[i], successors[0]) {
-			t.Fatalf("goroutine %d saw another successor", i)
+	}
+	if rotations.Load() != 1 {
+		t.Fatalf("%d rotations, want 1", rotations.Load())
+	}
+	for i, g := range seen {
+		if g != 1 && g != 2 {
+			t.Fatalf("goroutine %d saw generation %d", i, g)
 		}
 	}
-	if rotations != 1 {
-		t.Fatalf("%d rotations, want 1", rotations)
-	}
-	cur, err := s.CurrentRefreshTokens(t.Context(), sess.ID)
-	if err != nil || len(cur) != 1 || !bytes.Equal(cur[0].Hash, successors[0]) {
-		t.Fatalf("current tokens %d, %v", len(cur), err)
+	if got, _ := s.Session(t.Context(), sess.ID); got.RefreshGen != 2 {
+		t.Fatalf("generation %d, want 2", got.RefreshGen)
 	}
 }
 
-// testRefreshEndRace races rotations of a chain with one reuse decision:
-// however they interleave, the session ends up ended.
+// testRefreshEndRace races rotations along the chain with one reuse
+// decision: however they interleave, the session ends up ended.
 func testRefreshEndRace(t *testing.T, s models.Store) {
-	sess, tok := seed(t, s)
+	sess, _ := seed(t, s)
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		cur := tok.Hash
+	wg.Go(func() {
 		for range 20 {
-			next := randomHash()
-			err := s.UseRefreshToken(t.Context(), cur, func(st models.RefreshState) (models.RefreshChange, error) {
+			err := s.UseRefresh(t.Context(), key(sess.ID), func(st models.RefreshState) (models.RefreshChange, error) {
 				if st.Session.Ended() {
 					return models.RefreshChange{}, errors.New("ended")
 				}
-				return models.RefreshChange{Rotate: &models.RefreshToken{Hash: next, CreatedAt: t0}}, nil
+				return models.RefreshChange{Rotate: true, At: t0}, nil
 			})
 			if err != nil {
 				return
 			}
-			cur = next
 		}
-	}()
-	go func() {
-		defer wg.Done()
-		_ = s.UseRefreshToken(t.Context(), tok.Hash, func(models.RefreshState) (models.RefreshChange, error) {
+	})
+	wg.Go(func() {
+		_ = s.UseRefresh(t.Context(), key(sess.ID), func(models.RefreshState) (models.RefreshChange, error) {
 			return models.RefreshChange{End: &models.SessionEnd{At: t0, Reason: models.EndReuseDetected}}, errors.New("reuse")
 		})
-	}()
+	})
 	wg.Wait()
 	got, _ := s.Session(t.Context(), sess.ID)
 	if !got.Ended() {
 		t.Fatal("the session survived a reuse decision")
 	}
-	if cur, _ := s.CurrentRefreshTokens(t.Context(), sess.ID); len(cur) != 1 {
-		t.Fatalf("%d current tokens, want 1", len(cur))
+	if cur, _ := s.CurrentRefreshTokens(t.Context(), sess.ID); len(cur) != 0 {
+		t.Fatalf("%d current tokens of an ended session, want 0", len(cur))
 	}
 }
 
-func testForgetSuccessors(t *testing.T, s models.Store) {
-	_, tok := seed(t, s)
-	ctx := t.Context()
-	if err := s.UseRefreshToken(ctx, tok.Hash, rotateOrReplay(hash("rt2"), t0)); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := s.ForgetSuccessors(ctx, t0); err != nil || n != 0 {
-		t.Fatalf("forgot %d (%v) spent at the cutoff, want 0", n, err)
-	}
-	if n, err := s.ForgetSuccessors(ctx, t0.Add(time.Microsecond)); err != nil || n != 1 {
-		t.Fatalf("forgot %d (%v), want 1", n, err)
-	}
-	_ = s.UseRefreshToken(ctx, tok.Hash, func(st models.RefreshState) (models.RefreshChange, error) {
-		if st.Token.SealedSuccessor != nil {
-			t.Errorf("sealed successor kept: %x", st.Token.SealedSuccessor)
-		}
-		if !bytes.Equal(st.Token.SuccessorHash, hash("rt2")) {
-			t.Error("the successor hash must be kept")
-		}
-		return models.RefreshChange{}, nil
+// testConstantRows refreshes one session 2,000 times: what the store keeps
+// of it (its rows, their bytes where the store can tell) does not grow.
+func testConstantRows(t *testing.T, s models.Store) {
+	sess, _ := seed(t, s)
+	sizer, _ := s.(interface {
+		SessionFootprint(ctx context.Context, id string) (rows int64, bytes int64, err error)
 	})
+	if sizer == nil {
+		t.Skip("the store cannot tell its footprint")
+	}
+	foot := func() (int64, int64) {
+		t.Helper()
+		rows, size, err := sizer.SessionFootprint(t.Context(), sess.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows, size
+	}
+	gen := int64(1)
+	step := func(n int) {
+		for range n {
+			at := t0.Add(time.Duration(gen) * time.Millisecond)
+			if _, ok, err := s.RotateRefresh(t.Context(), models.Rotation{SessionID: sess.ID, Gen: gen, Check: hash("nonce-s1"),
+				ClientID: "c1", At: at, UsedAfter: at.Add(-time.Hour)}); err != nil {
+				t.Fatal(err)
+			} else if !ok {
+				if err := s.UseRefresh(t.Context(), key(sess.ID), rotateOrReplay(gen, at)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			gen++
+		}
+	}
+	step(100) // the row's page reaches its steady state
+	rows0, size0 := foot()
+	step(2000)
+	rows, size := foot()
+	if got, _ := s.Session(t.Context(), sess.ID); got.RefreshGen != gen {
+		t.Fatalf("generation %d, want %d", got.RefreshGen, gen)
+	}
+	t.Logf("after 100 refreshes: %d rows, %d bytes; after 2,100: %d rows, %d bytes", rows0, size0, rows, size)
+	// Constant, up to the versions MVCC keeps until no snapshot needs them
+	// (Postgres prunes them from the page; a concurrent long transaction
+	// elsewhere on the server may delay that by a few pages). A row per
+	// refresh would add more than 100 kB here.
+	const slack = 4 * 8192
+	if rows != rows0 || rows != 1 || size > size0+slack {
+		t.Fatalf("the session's footprint grew with refreshes: %d rows, %d bytes, then %d rows, %d bytes", rows0, size0, rows, size)
+	}
 }
 
-func key(id, state string) models.SigningKey {
+func signingKey(id, state string) models.SigningKey {
 	return models.SigningKey{ID: id, Alg: "ES256", State: state, PublicJWK: []byte(`{"kid":"` + id + `"}`),
 		SealedKey: []byte("sealed-" + id), CreatedAt: t0, ActivateAt: t0.Add(time.Hour)}
 }
@@ -408,7 +414,7 @@ func testKeys(t *testing.T, s models.Store) {
 		t.Fatalf("fresh store has keys %v, %v", ks, err)
 	}
 	err := s.UpdateKeys(ctx, func(ks []models.SigningKey) ([]models.SigningKey, error) {
-		return append(ks, key("a", models.KeyActive), key("b", models.KeyNext)), nil
+		return append(ks, signingKey("a", models.KeyActive), signingKey("b", models.KeyNext)), nil
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -453,7 +459,7 @@ func testKeysParallel(t *testing.T, s models.Store) {
 		go func() {
 			defer wg.Done()
 			errs[i] = s.UpdateKeys(t.Context(), func(ks []models.SigningKey) ([]models.SigningKey, error) {
-				return append(ks, key(fmt.Sprintf("k%02d", len(ks)), models.KeyNext)), nil
+				return append(ks, signingKey(fmt.Sprintf("k%02d", len(ks)), models.KeyNext)), nil
 			})
 		}()
 	}
