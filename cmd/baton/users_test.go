@@ -28,8 +28,9 @@ func openStore(t *testing.T, e environ) *gormstore.Store {
 func startSession(t *testing.T, s *gormstore.Store, userID, id string) {
 	t.Helper()
 	now := time.Now()
-	sess := models.Session{ID: id, UserID: userID, ClientID: "app", Scope: "read", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)}
-	if _, err := s.CreateSession(t.Context(), sess, models.RefreshToken{Hash: []byte(id), CreatedAt: now}, 0); err != nil {
+	sess := models.Session{ID: id, UserID: userID, ClientID: "app", Scope: "read", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour),
+		RefreshGen: 1, RefreshCheck: []byte(id)}
+	if _, err := s.CreateSession(t.Context(), sess, 0); err != nil {
 		t.Fatal(err)
 	}
 }
