@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"math"
@@ -53,6 +54,16 @@ func statusOf(e *oauth.Error) int {
 	}
 }
 
+// statusClientClosedRequest is recorded (in the request log and metrics)
+// for a request whose client went away before the answer: nginx's 499.
+const statusClientClosedRequest = 499
+
+// cancelled reports whether err ended a request because its client hung
+// up: the request's context is cancelled, or err is a cancellation.
+func cancelled(c *gin.Context, err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(c.Request.Context().Err(), context.Canceled)
+}
+
 // maxLoggedPath bounds the request path in a log line.
 const maxLoggedPath = 256
 
@@ -62,6 +73,13 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	var oerr *oauth.Error
 	switch {
 	case errors.As(err, &oerr):
+	case cancelled(c, err):
+		// The client hung up: nothing failed here, and nobody reads the
+		// answer. Not a database outage even when the store saw its
+		// query cancelled as a broken connection.
+		log.DebugContext(c.Request.Context(), "request cancelled by the client", "path", truncate(c.Request.URL.Path, maxLoggedPath), "err", err)
+		c.AbortWithStatus(statusClientClosedRequest)
+		return
 	case errors.Is(err, models.ErrUnavailable):
 		c.Set(dbDownKey, true)
 		log.WarnContext(c.Request.Context(), "database unavailable", "path", truncate(c.Request.URL.Path, maxLoggedPath), "err", err)
