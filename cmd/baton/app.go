@@ -88,12 +88,13 @@ func withRing(e *env, fn func(*app, *keys.Ring) error) error {
 
 // service builds the oauth service; keys may be nil for account commands.
 func (a *app) service(keys oauth.Keys) (*oauth.Service, error) {
-	return a.serviceWith(keys, nil)
+	return a.serviceWith(keys, nil, nil)
 }
 
-// serviceWith builds the oauth service feeding the metrics.
-func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics) (*oauth.Service, error) {
-	return oauth.NewService(a.store, keys, oauth.Options{
+// serviceWith builds the oauth service feeding the metrics; edit, when
+// not nil, changes the options first.
+func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics, edit func(*oauth.Options)) (*oauth.Service, error) {
+	opts := oauth.Options{
 		Issuer:             a.cfg.Issuer,
 		Audience:           a.cfg.TokenAudience(),
 		AccessTokenTTL:     a.cfg.AccessTokenTTL,
@@ -104,7 +105,11 @@ func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics) (*oauth.Servic
 		AdminScope:         a.cfg.AdminScope,
 		AuditRetention:     a.cfg.AuditRetention,
 		Metrics:            metrics,
-	}, time.Now, a.log)
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	return oauth.NewService(a.store, keys, opts, time.Now, a.log)
 }
 
 // ring loads the signing keys, creating the first ones on a new database.

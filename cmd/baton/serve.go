@@ -9,10 +9,13 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime/debug"
+	"sync"
 	"time"
 
+	"github.com/batonhq/baton/configs"
 	"github.com/batonhq/baton/handlers"
 	"github.com/batonhq/baton/keys"
+	"github.com/batonhq/baton/oauth"
 	"github.com/batonhq/baton/oauth/resource"
 	"github.com/batonhq/baton/web"
 )
@@ -46,10 +49,19 @@ func (serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	svc, err := a.serviceWith(ring, metrics)
+	mem, err := planMemory(a.cfg, e.getenv)
 	if err != nil {
 		return err
 	}
+	returner := &memoryReturner{every: returnMemoryEvery, free: debug.FreeOSMemory}
+	svc, err := a.serviceWith(ring, metrics, func(o *oauth.Options) {
+		o.HashMemory = mem.hashMemory
+		o.HashIdle = returner.idle
+	})
+	if err != nil {
+		return err
+	}
+	mem.apply(svc.Hasher(), a.log)
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("BATON_ADDR: listen: %w", err)
@@ -87,6 +99,108 @@ func (serveCmd) Run(e *env) error {
 		return err
 	}
 	return nil
+}
+
+// Memory (docs/PERFORMANCE.md, "Memory"). baton's resident set is at most
+// memoryBase (the idle process, requests in flight, the collector's slack)
+// plus one argon2id memory cost per hash slot: the slots bound how many
+// hashes hold their memory at once, and the Go runtime's memory limit
+// (debug.SetMemoryLimit) makes the collector free a finished hash's memory
+// before the heap grows past that bound, whatever GOGC says. The limit is
+// BATON_MEMORY_LIMIT, else GOMEMLIMIT, else memoryBase + slots × cost; the
+// slots are at most (limit − memoryBase) / cost, and start-up fails if not
+// even one fits.
+const memoryBase = 32 << 20
+
+// returnMemoryEvery is how often, at most, memory freed after a burst of
+// hashes is returned to the system (debug.FreeOSMemory: a collection and a
+// scavenge, about N ms with baton's heap).
+const returnMemoryEvery = 2 * time.Second
+
+// memoryPlan is the memory limit baton runs under.
+type memoryPlan struct {
+	limit      int64  // bytes; 0: memoryBase + slots × cost, set by apply
+	source     string // the variable that set it, or "default"
+	hashMemory int64  // bytes the hashes may hold; 0: as the CPU budget's slots need
+}
+
+// planMemory reads the limit from BATON_MEMORY_LIMIT or GOMEMLIMIT (which
+// the runtime has parsed already) and checks that it holds baton and one
+// password hash.
+func planMemory(cfg configs.Config, getenv func(string) string) (memoryPlan, error) {
+	limit, err := cfg.MemoryLimitBytes() // validated by configs
+	if err != nil {
+		return memoryPlan{}, err
+	}
+	p := memoryPlan{limit: limit, source: "BATON_MEMORY_LIMIT"}
+	if limit == 0 && getenv("GOMEMLIMIT") != "" {
+		p.limit, p.source = debug.SetMemoryLimit(-1), "GOMEMLIMIT"
+	}
+	if p.limit == 0 {
+		p.source = "default"
+		return p, nil
+	}
+	hashCost := int64(oauth.DefaultArgon2().Memory) << 10
+	if p.limit < memoryBase+hashCost {
+		return memoryPlan{}, fmt.Errorf("%s: %d MiB does not hold baton and one password hash: it needs at least %d MiB (%d MiB + %d MiB per hash running at once)",
+			p.source, p.limit>>20, (memoryBase+hashCost+1<<20-1)>>20, memoryBase>>20, hashCost>>20)
+	}
+	p.hashMemory = p.limit - memoryBase
+	return p, nil
+}
+
+// apply sets the runtime's memory limit (by default from the hasher's
+// slots) and logs it.
+func (p *memoryPlan) apply(h *oauth.Hasher, log *slog.Logger) {
+	hashKiB := int64(h.Params().Memory)
+	if p.limit == 0 {
+		p.limit = memoryBase + int64(h.Slots())*hashKiB<<10
+	}
+	debug.SetMemoryLimit(p.limit)
+	log.Info("memory limit", "memory_limit_bytes", p.limit, "memory_limit", fmt.Sprintf("%d MiB", p.limit>>20),
+		"source", p.source, "hash_slots", h.Slots(), "hash_memory_kib", hashKiB, "gc_percent", gcPercent())
+}
+
+// gcPercent reads the collector's target without changing it.
+func gcPercent() int {
+	v := debug.SetGCPercent(100)
+	debug.SetGCPercent(v)
+	return v
+}
+
+// memoryReturner returns freed memory to the system after the last hash of
+// a burst: at most once per every, a call within that time deferred to its
+// end, so that a run of bursts costs one collection per interval.
+type memoryReturner struct {
+	every   time.Duration
+	free    func()
+	mu      sync.Mutex
+	last    time.Time
+	pending bool
+}
+
+// idle is the hasher's idle hook.
+func (r *memoryReturner) idle() {
+	r.mu.Lock()
+	if r.pending {
+		r.mu.Unlock()
+		return
+	}
+	wait := r.every - time.Since(r.last)
+	if wait > 0 {
+		r.pending = true
+		r.mu.Unlock()
+		time.AfterFunc(wait, func() {
+			r.mu.Lock()
+			r.pending = false
+			r.mu.Unlock()
+			r.idle()
+		})
+		return
+	}
+	r.last = time.Now()
+	r.mu.Unlock()
+	r.free()
 }
 
 // readiness reports whether this instance can issue tokens: the database
