@@ -101,26 +101,33 @@ func (serveCmd) Run(e *env) error {
 	return nil
 }
 
-// Memory (docs/PERFORMANCE.md, "Memory"). baton's resident set is at most
-// memoryBase (the idle process, requests in flight, the collector's slack)
-// plus one argon2id memory cost per hash slot: the slots bound how many
-// hashes hold their memory at once, and the Go runtime's memory limit
-// (debug.SetMemoryLimit) makes the collector free a finished hash's memory
-// before the heap grows past that bound, whatever GOGC says. The limit is
-// BATON_MEMORY_LIMIT, else GOMEMLIMIT, else memoryBase + slots × cost; the
-// slots are at most (limit − memoryBase) / cost, and start-up fails if not
-// even one fits.
-const memoryBase = 32 << 20
+// Memory (docs/PERFORMANCE.md, "Memory"). The hash slots bound how many
+// argon2id hashes hold their memory cost at once, and the Go runtime's
+// memory limit (debug.SetMemoryLimit) makes the collector free a finished
+// hash's memory before the heap grows past memoryBase + slots × cost,
+// whatever GOGC says. The resident set is then at most the binary's mapped
+// code (memoryCode), that limit, and one more hash allocating while the
+// collector frees the last: about idle + 32 MiB + (slots + 1) × cost.
+//
+// The Go limit is, in order: BATON_MEMORY_LIMIT (the container's size)
+// less memoryCode and one hash; GOMEMLIMIT as the runtime reads it; or
+// memoryBase + slots × cost. The slots are at most (limit − memoryBase) /
+// cost, and start-up fails if not even one fits.
+const (
+	memoryBase = 32 << 20 // idle heap, requests in flight, the collector's slack
+	memoryCode = 24 << 20 // the binary's code and data as mapped (RssFile)
+)
 
 // returnMemoryEvery is how often, at most, memory freed after a burst of
 // hashes is returned to the system (debug.FreeOSMemory: a collection and a
-// scavenge, about N ms with baton's heap).
+// scavenge of the freed pages).
 const returnMemoryEvery = 2 * time.Second
 
 // memoryPlan is the memory limit baton runs under.
 type memoryPlan struct {
-	limit      int64  // bytes; 0: memoryBase + slots × cost, set by apply
+	stated     int64  // BATON_MEMORY_LIMIT or GOMEMLIMIT; 0: neither
 	source     string // the variable that set it, or "default"
+	limit      int64  // the Go runtime's limit; 0: memoryBase + slots × cost, set by apply
 	hashMemory int64  // bytes the hashes may hold; 0: as the CPU budget's slots need
 }
 
@@ -128,22 +135,23 @@ type memoryPlan struct {
 // the runtime has parsed already) and checks that it holds baton and one
 // password hash.
 func planMemory(cfg configs.Config, getenv func(string) string) (memoryPlan, error) {
-	limit, err := cfg.MemoryLimitBytes() // validated by configs
+	stated, err := cfg.MemoryLimitBytes() // validated by configs
 	if err != nil {
 		return memoryPlan{}, err
 	}
-	p := memoryPlan{limit: limit, source: "BATON_MEMORY_LIMIT"}
-	if limit == 0 && getenv("GOMEMLIMIT") != "" {
-		p.limit, p.source = debug.SetMemoryLimit(-1), "GOMEMLIMIT"
-	}
-	if p.limit == 0 {
-		p.source = "default"
-		return p, nil
-	}
 	hashCost := int64(oauth.DefaultArgon2().Memory) << 10
-	if p.limit < memoryBase+hashCost {
-		return memoryPlan{}, fmt.Errorf("%s: %d MiB does not hold baton and one password hash: it needs at least %d MiB (%d MiB + %d MiB per hash running at once)",
-			p.source, p.limit>>20, (memoryBase+hashCost+1<<20-1)>>20, memoryBase>>20, hashCost>>20)
+	p := memoryPlan{stated: stated, source: "BATON_MEMORY_LIMIT", limit: stated - memoryCode - hashCost}
+	outside := memoryCode + hashCost
+	if stated == 0 && getenv("GOMEMLIMIT") != "" {
+		p.stated, p.source = debug.SetMemoryLimit(-1), "GOMEMLIMIT"
+		p.limit, outside = p.stated, 0
+	}
+	if p.stated == 0 {
+		return memoryPlan{source: "default"}, nil
+	}
+	if need := outside + memoryBase + hashCost; p.stated < need {
+		return memoryPlan{}, fmt.Errorf("%s: %d MiB does not hold baton and one password hash: it needs at least %d MiB",
+			p.source, p.stated>>20, (need+1<<20-1)>>20)
 	}
 	p.hashMemory = p.limit - memoryBase
 	return p, nil
@@ -157,8 +165,8 @@ func (p *memoryPlan) apply(h *oauth.Hasher, log *slog.Logger) {
 		p.limit = memoryBase + int64(h.Slots())*hashKiB<<10
 	}
 	debug.SetMemoryLimit(p.limit)
-	log.Info("memory limit", "memory_limit_bytes", p.limit, "memory_limit", fmt.Sprintf("%d MiB", p.limit>>20),
-		"source", p.source, "hash_slots", h.Slots(), "hash_memory_kib", hashKiB, "gc_percent", gcPercent())
+	log.Info("memory limit", "source", p.source, "stated_bytes", p.stated, "memory_limit_bytes", p.limit,
+		"memory_limit", fmt.Sprintf("%d MiB", p.limit>>20), "hash_slots", h.Slots(), "hash_memory_kib", hashKiB, "gc_percent", gcPercent())
 }
 
 // gcPercent reads the collector's target without changing it.
