@@ -100,7 +100,12 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 		h.Set("WWW-Authenticate", `Basic realm="baton", charset="UTF-8"`)
 	}
 	if oerr.RetryAfter > 0 {
-		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(oerr.RetryAfter.Seconds()))))
+		setRetryAfter(h, oerr.RetryAfter)
 	}
 	c.AbortWithStatusJSON(status, errorBody{Error: oerr.Code, Description: oerr.Description})
+}
+
+// setRetryAfter sets Retry-After to d in whole seconds, rounded up.
+func setRetryAfter(h http.Header, d time.Duration) {
+	h.Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
 }

@@ -23,7 +23,10 @@ type jwksHandler struct {
 	cacheControl []string
 }
 
-var jwksContentType = []string{"application/jwk-set+json"}
+var (
+	jwksContentType = []string{"application/jwk-set+json"}
+	anyOrigin       = []string{"*"}
+)
 
 func newJWKSHandler(keys KeySet, maxAge time.Duration) *jwksHandler {
 	return &jwksHandler{keys: keys, cacheControl: []string{fmt.Sprintf("public, max-age=%d", int(maxAge/time.Second))}}
@@ -34,6 +37,7 @@ func (h *jwksHandler) serve(c *gin.Context) {
 	// Canonical keys set directly: the values are shared, never modified.
 	hdr := c.Writer.Header()
 	hdr["Cache-Control"] = h.cacheControl
+	hdr["Access-Control-Allow-Origin"] = anyOrigin // public keys (SPEC §6 CORS)
 	hdr["Etag"] = []string{etag}
 	if etagMatches(c.Request.Header.Get("If-None-Match"), etag) {
 		c.Status(http.StatusNotModified)

@@ -67,8 +67,12 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	r.NoMethod(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "method_not_allowed"}) })
 
 	token := &tokenHandler{svc: cfg.Service, log: cfg.Log}
-	r.POST("/oauth2/token", token.serve)
-	r.POST("/oauth2/revoke", revoke(cfg.Service, cfg.Log))
+	cors := corsByClient(cfg.Service)
+	r.POST("/oauth2/token", cors, token.serve)
+	r.POST("/oauth2/revoke", cors, revoke(cfg.Service, cfg.Log))
+	if err := mountCodeFlow(r, cfg); err != nil {
+		return nil, err
+	}
 	r.POST("/oauth2/introspect", introspect(cfg.Service, cfg.Log))
 	r.GET("/.well-known/jwks.json", newJWKSHandler(cfg.Keys, cfg.JWKSMaxAge).serve)
 	metaHandler := serveBytes("application/json", "public, max-age=3600", meta)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/batonhq/baton/handlers"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -78,18 +79,31 @@ func TestConcurrentWrongPasswordsThrottled(t *testing.T) {
 // TestHashQueueFullAnswers503: logins beyond the hasher's bounded queue are
 // refused at once with 503, temporarily_unavailable and Retry-After.
 func TestHashQueueFullAnswers503(t *testing.T) {
-	s := newServerWith(t, storetest.OpenSQLite(t), func(o *oauth.Options) {
-		// One slot that rests about 100 times as long as a hash.
+	// One slot that rests about 100 times as long as a hash; the requests
+	// come through a trusted proxy from distinct addresses, so that the
+	// per-address throttle lets them all reach the hasher.
+	s := newServerConfig(t, storetest.OpenSQLite(t), func(o *oauth.Options) {
 		o.Argon2, o.HashCPUShare = oauth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}, 0.005
-	})
-	statuses := burst(t, 20, func(i int) (int, string, string, error) {
-		return post(http.DefaultClient, s.URL, form("grant_type", "password", "username", fmt.Sprintf("user%d", i),
+	}, func(c *handlers.Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+	const n, hashed = 60, 1 + oauth.HashQueuePerSlot // one slot and its queue
+	statuses := burst(t, n, func(i int) (int, string, string, error) {
+		client := &http.Client{Transport: forwardedFor(fmt.Sprintf("198.51.100.%d", i))}
+		return post(client, s.URL, form("grant_type", "password", "username", fmt.Sprintf("user%d", i),
 			"password", "guess", "client_id", "spa"), "")
 	})
-	if statuses[http.StatusServiceUnavailable] == 0 || statuses[http.StatusBadRequest] > 1+8 ||
-		statuses[http.StatusBadRequest]+statuses[http.StatusServiceUnavailable] != 20 {
-		t.Fatalf("statuses %v: want at most 9 hashed (one slot, 8 waiting), the rest 503", statuses)
+	if statuses[http.StatusServiceUnavailable] == 0 || statuses[http.StatusBadRequest] > hashed ||
+		statuses[http.StatusBadRequest]+statuses[http.StatusServiceUnavailable] != n {
+		t.Fatalf("statuses %v: want at most %d hashed (one slot and its queue), the rest 503", statuses, hashed)
 	}
+}
+
+// forwardedFor sends every request with X-Forwarded-For: addr.
+type forwardedFor string
+
+func (f forwardedFor) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("X-Forwarded-For", string(f))
+	return http.DefaultTransport.RoundTrip(req)
 }
 
 // TestAbandonedSecretsDoNotStallLogin sends 60 wrong client secrets whose

@@ -46,6 +46,9 @@ func parseTokenRequest(r *http.Request) (oauth.TokenRequest, error) {
 		Password:     form.Get("password"),
 		RefreshToken: form.Get("refresh_token"),
 		ScopeGiven:   form.Has("scope"),
+		Code:         form.Get("code"),
+		RedirectURI:  form.Get("redirect_uri"),
+		CodeVerifier: form.Get("code_verifier"),
 	}
 	if req.GrantType == "" {
 		return oauth.TokenRequest{}, oauth.ErrInvalidRequest.Describe("grant_type is required")

@@ -109,7 +109,7 @@ func TestTokenEndpointErrors(t *testing.T) {
 		status                        int
 		code                          string
 	}{
-		{"unsupported grant", "POST", formCT, "", form("grant_type", "authorization_code", "client_id", "spa"), 400, "unsupported_grant_type"},
+		{"unsupported grant", "POST", formCT, "", form("grant_type", "implicit", "client_id", "spa"), 400, "unsupported_grant_type"},
 		{"missing grant_type", "POST", formCT, "", form("client_id", "spa"), 400, "invalid_request"},
 		{"no client", "POST", formCT, "", pw, 401, "invalid_client"},
 		{"unknown client", "POST", formCT, basic("nobody", "x"), pw, 401, "invalid_client"},

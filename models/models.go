@@ -40,6 +40,13 @@ type Client struct {
 	Grants     []string // grant types it may use
 	Scopes     []string // scopes it may request
 	CreatedAt  time.Time
+	// RedirectURIs are the registered redirect URIs of the authorization
+	// code flow (SPEC §6), matched exactly (loopback: any port).
+	RedirectURIs []string
+	// AllowedOrigins are the browser origins CORS lets call baton for it.
+	AllowedOrigins []string
+	// Trusted marks a first-party client that needs no consent screen.
+	Trusted bool
 }
 
 // Session end reasons, recorded in Session.EndReason.
@@ -66,6 +73,9 @@ type Session struct {
 	ExpiresAt  time.Time // absolute limit: CreatedAt + session max TTL
 	EndedAt    time.Time // zero while the session lives
 	EndReason  string    // one of the End* constants once ended
+	// AuthTime is when the user entered the password that started the
+	// session (OIDC auth_time); zero: CreatedAt.
+	AuthTime time.Time
 }
 
 // Ended reports whether the session has been revoked or otherwise ended.
@@ -279,4 +289,47 @@ type Store interface {
 	// Ping checks that the database answers.
 	Ping(ctx context.Context) error
 	Close() error
+
+	// CreateAuthorizationCode stores a new authorization code (SPEC §6).
+	CreateAuthorizationCode(ctx context.Context, c AuthorizationCode) error
+	// RedeemAuthorizationCode spends the code with the given hash, in one
+	// atomic step: of any number of concurrent calls exactly one finds it
+	// unspent, sets UsedAt to at and SessionID to sessionID (the session
+	// the caller is about to start) and returns it with a nil error. Every
+	// other call marks the code replayed and returns it as stored (with the
+	// first caller's SessionID) and ErrConflict. ErrNotFound if no code has
+	// the hash. Expiry is the caller's to check.
+	RedeemAuthorizationCode(ctx context.Context, hash []byte, at time.Time, sessionID string) (AuthorizationCode, error)
+	// AuthorizationCode reads a code; ErrNotFound if none.
+	AuthorizationCode(ctx context.Context, hash []byte) (AuthorizationCode, error)
+	// PurgeAuthorizationCodes deletes at most batch codes that expired
+	// before the given time.
+	PurgeAuthorizationCodes(ctx context.Context, expiredBefore time.Time, batch int) (int64, error)
+	// Consent returns the scopes the user has consented to for the client;
+	// empty when none.
+	Consent(ctx context.Context, userID, clientID string) ([]string, error)
+	// AddConsent adds scopes to the user's consent for the client (the
+	// union with what was consented before), atomically.
+	AddConsent(ctx context.Context, userID, clientID string, scopes []string, at time.Time) error
+	// AllowedOrigins returns every browser origin registered with some
+	// client (CORS preflights), without duplicates.
+	AllowedOrigins(ctx context.Context) ([]string, error)
+}
+
+// AuthorizationCode is a one-time code of the authorization code flow
+// (RFC 6749 §4.1, SPEC §6). Only a hash of the code is stored.
+type AuthorizationCode struct {
+	Hash          []byte // SHA-256 of the code as sent to the client
+	ClientID      string
+	UserID        string
+	RedirectURI   string
+	CodeChallenge string // RFC 7636 S256 challenge
+	Scope         string // granted scope, space-separated
+	Nonce         string // OIDC nonce; empty when none was sent
+	AuthTime      time.Time
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	UsedAt        time.Time // zero while unspent
+	SessionID     string    // the session the redemption started
+	ReplayedAt    time.Time // first presentation after UsedAt; zero if none
 }

@@ -26,6 +26,10 @@ type ClientSpec struct {
 	Public bool
 	Grants []string
 	Scopes []string
+	// Authorization code flow (SPEC §6).
+	RedirectURIs   []string
+	AllowedOrigins []string
+	Trusted        bool
 }
 
 // AddUser registers a user with a hashed password and the given roles.
@@ -60,7 +64,8 @@ func (s *Service) AddClient(ctx context.Context, spec ClientSpec) (models.Client
 	if err := checkClientSpec(spec); err != nil {
 		return models.Client{}, err
 	}
-	c := models.Client{ID: spec.ID, Public: spec.Public, Grants: spec.Grants, Scopes: spec.Scopes, CreatedAt: s.now()}
+	c := models.Client{ID: spec.ID, Public: spec.Public, Grants: spec.Grants, Scopes: spec.Scopes, CreatedAt: s.now(),
+		RedirectURIs: spec.RedirectURIs, AllowedOrigins: spec.AllowedOrigins, Trusted: spec.Trusted}
 	if !spec.Public {
 		hash, err := s.hasher.Hash(ctx, spec.Secret)
 		if err != nil {
@@ -94,7 +99,7 @@ func checkClientSpec(spec ClientSpec) error {
 	}
 	for _, g := range spec.Grants {
 		if !slices.Contains(SupportedGrants(), g) {
-			return fmt.Errorf("unknown grant %q (want password, refresh_token or client_credentials)", g)
+			return fmt.Errorf("unknown grant %q (want authorization_code, password, refresh_token or client_credentials)", g)
 		}
 	}
 	if spec.Public && slices.Contains(spec.Grants, GrantClientCredentials) {
@@ -105,7 +110,7 @@ func checkClientSpec(spec ClientSpec) error {
 			return fmt.Errorf("invalid scope %q", sc)
 		}
 	}
-	return nil
+	return checkCodeFlowSpec(spec)
 }
 
 // checkName accepts 1–128 printable characters without spaces or controls.

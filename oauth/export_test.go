@@ -18,3 +18,16 @@ func (s *Service) BlockHashing() (unblock func()) {
 
 // HashWaiters reports how many hashes wait for a slot.
 func (s *Service) HashWaiters() int64 { return s.hasher.waiting.Load() }
+
+// SecretWaiters reports how many callers wait for shared client-secret
+// verifications.
+func (s *Service) SecretWaiters() int {
+	g := &s.clients.verify
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, f := range g.m {
+		n += f.waiters
+	}
+	return n
+}

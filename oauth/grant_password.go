@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/batonhq/baton/models"
 )
@@ -18,19 +19,38 @@ func (s *Service) passwordGrant(ctx context.Context, client models.Client, req T
 	if err != nil {
 		return TokenResponse{}, err
 	}
-	keys := throttleKeys(req.Username, req.RemoteAddr)
-	if err := s.reserveAttempt(ctx, keys); err != nil {
+	user, err := s.login(ctx, req.Username, req.Password, req.RemoteAddr)
+	if err != nil {
 		return TokenResponse{}, err
 	}
-	user, err := s.checkPassword(ctx, req.Username, req.Password)
+	scope = s.forUser(scope, user)
+	sess, refresh, err := s.startSession(ctx, user.ID, client.ID, scope, time.Time{}, newID())
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	return s.issueWithID(ctx, sess, scope, refresh, "")
+}
+
+// login checks a username and password under the throttle (SPEC §3): the
+// password grant and the login page of the authorization code flow share
+// it, so both have the same throttling and hashing budget. The attempt is
+// counted before the hash runs (reserveAttempt), so that concurrent
+// guesses cannot all pass one check.
+func (s *Service) login(ctx context.Context, username, password, remoteAddr string) (models.User, error) {
+	keys := throttleKeys(username, remoteAddr)
+	if err := s.reserveAttempt(ctx, keys); err != nil {
+		return models.User{}, err
+	}
+	user, err := s.checkPassword(ctx, username, password)
 	switch {
 	case err == nil:
 		// A success forgets the username's failures and takes its attempt
 		// back off the address, so that the users behind one NAT who log
 		// in do not add up.
 		if err := s.releaseAttempt(ctx, keys[:1], keys[1:]); err != nil {
-			return TokenResponse{}, err
+			return models.User{}, err
 		}
+		return user, nil
 	case errors.Is(err, ErrTemporarilyUnavail):
 		// The hasher refused: nothing was tried. (An attempt whose caller
 		// gave up keeps its reservation: it may have been hashed, and a
@@ -38,33 +58,37 @@ func (s *Service) passwordGrant(ctx context.Context, client models.Client, req T
 		if rerr := s.releaseAttempt(ctx, nil, keys); rerr != nil {
 			s.log.WarnContext(ctx, "release login attempt", "err", rerr)
 		}
-		return TokenResponse{}, err
-	default:
-		return TokenResponse{}, err
 	}
-	scope = s.forUser(scope, user)
+	return models.User{}, err
+}
+
+// startSession starts a session with its first refresh token: what every
+// login does, whichever grant it came through. authTime is when the user
+// authenticated (zero: now); sid is the new session's id.
+func (s *Service) startSession(ctx context.Context, userID, clientID string, scope []string, authTime time.Time, sid string) (models.Session, string, error) {
 	now := s.now()
 	refresh := newOpaque(tokenBytes)
 	sess := models.Session{
-		ID:         newID(),
-		UserID:     user.ID,
-		ClientID:   client.ID,
+		ID:         sid,
+		UserID:     userID,
+		ClientID:   clientID,
 		Scope:      joinScope(scope),
 		CreatedAt:  now,
 		LastUsedAt: now,
 		ExpiresAt:  now.Add(s.opts.SessionMaxTTL),
+		AuthTime:   authTime,
 	}
 	first := models.RefreshToken{Hash: hashToken(refresh), SessionID: sess.ID, CreatedAt: now}
 	replaced, err := s.store.CreateSession(ctx, sess, first, s.opts.MaxSessionsPerUser)
 	if err != nil {
-		return TokenResponse{}, fmt.Errorf("create session: %w", err)
+		return models.Session{}, "", fmt.Errorf("create session: %w", err)
 	}
-	s.log.InfoContext(ctx, "session started", "session_id", sess.ID, "user_id", user.ID, "client_id", client.ID)
+	s.log.InfoContext(ctx, "session started", "session_id", sess.ID, "user_id", userID, "client_id", clientID)
 	s.opts.Metrics.SessionsEnded(models.EndReplaced, len(replaced))
 	for _, id := range replaced {
-		s.log.InfoContext(ctx, "session ended", "session_id", id, "user_id", user.ID, "reason", models.EndReplaced)
+		s.log.InfoContext(ctx, "session ended", "session_id", id, "user_id", userID, "reason", models.EndReplaced)
 	}
-	return s.issue(ctx, user.ID, client.ID, sess.ID, scope, refresh)
+	return sess, refresh, nil
 }
 
 // checkPassword verifies the user's password. An unknown user costs the same

@@ -72,7 +72,7 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 		}
 		return TokenResponse{}, fmt.Errorf("use refresh token: %w", err)
 	}
-	return s.issue(ctx, sess.UserID, client.ID, sess.ID, out.scope, out.successor)
+	return s.issueRefreshed(ctx, sess, client.ID, out.scope, out.successor)
 }
 
 // rotateOneStep is rule 1 when nothing else applies: the token is current
@@ -98,7 +98,7 @@ func (s *Service) rotateOneStep(ctx context.Context, client models.Client, req T
 		return TokenResponse{}, fmt.Errorf("rotate refresh token: %w", err)
 	}
 	s.opts.Metrics.RefreshRotated()
-	return s.issue(ctx, sess.UserID, client.ID, sess.ID, strings.Fields(sess.Scope), out.successor)
+	return s.issueRefreshed(ctx, sess, client.ID, strings.Fields(sess.Scope), out.successor)
 }
 
 // decideRefresh applies the refresh rules to what the store read under the

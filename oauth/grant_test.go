@@ -54,7 +54,7 @@ func TestTokenErrors(t *testing.T) {
 		req  oauth.TokenRequest
 		code string
 	}{
-		{"unknown grant", oauth.TokenRequest{GrantType: "authorization_code", Client: public()}, "unsupported_grant_type"},
+		{"unknown grant", oauth.TokenRequest{GrantType: "implicit", Client: public()}, "unsupported_grant_type"},
 		{"no client", oauth.TokenRequest{GrantType: "password", Client: oauth.ClientCredentials{Method: oauth.AuthNone}}, "invalid_client"},
 		{"unknown client", oauth.TokenRequest{GrantType: "password", Client: oauth.ClientCredentials{ID: "nobody", Secret: "x", Method: oauth.AuthPost}}, "invalid_client"},
 		{"unknown public client", oauth.TokenRequest{GrantType: "password", Client: oauth.ClientCredentials{ID: "nobody", Method: oauth.AuthNone}}, "invalid_client"},

@@ -44,7 +44,7 @@ const HashCPUShare = 0.2
 // share of the CPUs: it sets how many hashes run at once (slots) and what
 // fraction of its time each slot may hash (duty); after a hash that took d,
 // its slot rests d×(1/duty−1) before the next hash may use it. The caller
-// does not wait for the rest. At most hashQueuePerSlot hashes per slot may
+// does not wait for the rest. At most HashQueuePerSlot hashes per slot may
 // wait for a slot: beyond that the hasher refuses at once with
 // temporarily_unavailable (503, Retry-After) rather than letting the queue,
 // and every caller's wait, grow. A waiting hash gives up with its context.
@@ -84,9 +84,12 @@ type HashLimits struct {
 	Idle func()
 }
 
-// hashQueuePerSlot bounds the hashes waiting for a slot, per slot: with the
-// default cost and budget, about half a second of waiting.
-const hashQueuePerSlot = 8
+// HashQueuePerSlot bounds the hashes waiting for a slot, per slot: room
+// for a burst of honest logins (a morning rush, a service starting its
+// workers) to queue for a few seconds with the default cost and budget,
+// while a flood is refused at once rather than making every caller wait
+// longer. Callers that give up leave the queue.
+const HashQueuePerSlot = 32
 
 // errHasherBusy refuses a hash when too many wait already.
 var errHasherBusy = ErrTemporarilyUnavail.Describe("too many logins in progress; retry shortly").After(time.Second)
@@ -115,7 +118,7 @@ func NewHasher(p Argon2Params, limits HashLimits) (*Hasher, error) {
 		}
 	}
 	slots, duty := hashBudget(share, runtime.GOMAXPROCS(0), maxSlots)
-	h := &Hasher{params: p, slots: make(chan struct{}, slots), duty: duty, maxWaiting: int64(hashQueuePerSlot * slots),
+	h := &Hasher{params: p, slots: make(chan struct{}, slots), duty: duty, maxWaiting: int64(HashQueuePerSlot * slots),
 		wide: make(chan struct{}, 1), idle: limits.Idle}
 	dummy, err := h.Hash(context.Background(), "baton dummy password")
 	if err != nil {

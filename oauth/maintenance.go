@@ -50,6 +50,10 @@ func (s *Service) Purge(ctx context.Context) error {
 			return s.store.PurgeSessions(ctx, now.Add(-s.opts.AuditRetention), purgeBatch)
 		}},
 		{"revoked access tokens purged", func() (int64, error) { return s.store.PurgeRevokedTokens(ctx, now, purgeBatch) }},
+		// Kept an hour past expiry so that a late replay still revokes.
+		{"authorization codes purged", func() (int64, error) {
+			return s.store.PurgeAuthorizationCodes(ctx, now.Add(-time.Hour), purgeBatch)
+		}},
 	}
 	for _, step := range steps {
 		var total int64

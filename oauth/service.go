@@ -44,6 +44,10 @@ type Options struct {
 	HashMemory int64
 	// HashIdle is called after the last hash of a burst; nil: nothing.
 	HashIdle func()
+	// PageKey keys the CSRF tokens and login tickets of the login and
+	// consent pages; every instance must share it. Empty: a random key
+	// (one instance only).
+	PageKey []byte
 }
 
 // Service implements the token endpoint's grants and the account operations
@@ -54,7 +58,9 @@ type Service struct {
 	verifier Verifier
 	hasher   *Hasher
 	clients  *clientCache
+	origins  originCache
 	opts     Options
+	pageKey  []byte
 	now      func() time.Time
 	log      *slog.Logger
 }
@@ -92,7 +98,10 @@ func NewService(store models.Store, keys Keys, opts Options, now func() time.Tim
 	if err != nil {
 		return nil, err
 	}
-	svc := &Service{store: store, hasher: h, clients: newClientCache(), opts: opts, now: now, log: log}
+	svc := &Service{store: store, hasher: h, clients: newClientCache(), opts: opts, now: now, log: log, pageKey: opts.PageKey}
+	if len(svc.pageKey) == 0 {
+		svc.pageKey = []byte(newOpaque(32))
+	}
 	if keys != nil {
 		svc.signer, svc.verifier = keys, keys
 	}

@@ -233,7 +233,9 @@ func TestSharedVerificationEndsWithItsCallers(t *testing.T) {
 	for _, ctx := range []context.Context{ctx1, ctx2} {
 		go func() { _, err := f.svc.AuthenticateClient(ctx, cred); errs <- err }()
 	}
-	waitFor(t, "the verification waits for the hasher", func() bool { return f.svc.HashWaiters() == 1 })
+	waitFor(t, "both callers wait for one verification, which waits for the hasher", func() bool {
+		return f.svc.SecretWaiters() == 2 && f.svc.HashWaiters() == 1
+	})
 	cancel1()
 	if err := <-errs; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the caller that gave up: %v", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/batonhq/baton/models"
 )
@@ -14,11 +15,12 @@ const (
 	GrantPassword          = "password"
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = "authorization_code"
 )
 
 // SupportedGrants lists the grant types baton implements.
 func SupportedGrants() []string {
-	return []string{GrantPassword, GrantRefreshToken, GrantClientCredentials}
+	return []string{GrantAuthorizationCode, GrantPassword, GrantRefreshToken, GrantClientCredentials}
 }
 
 // Client authentication methods (RFC 7591 §2 names).
@@ -46,6 +48,10 @@ type TokenRequest struct {
 	Scope        []string
 	ScopeGiven   bool   // the request carried a scope parameter
 	RemoteAddr   string // the client's address, for login throttling
+	// authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.5)
+	Code         string
+	RedirectURI  string
+	CodeVerifier string
 }
 
 // TokenResponse is a successful token response (RFC 6749 §5.1).
@@ -55,13 +61,14 @@ type TokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
+	IDToken      string `json:"id_token,omitempty"` // OIDC Core §3.1.3.3, with openid
 }
 
 // Token runs one grant of the token endpoint. Failures are *Error values
 // except for internal ones, which the caller answers as server_error.
 func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, error) {
 	if !slices.Contains(SupportedGrants(), req.GrantType) {
-		return TokenResponse{}, ErrUnsupportedGrantType.Describe("grant_type must be one of password, refresh_token, client_credentials")
+		return TokenResponse{}, ErrUnsupportedGrantType.Describe("grant_type must be one of %s", strings.Join(SupportedGrants(), ", "))
 	}
 	if req.Client.Addr == "" {
 		req.Client.Addr = req.RemoteAddr
@@ -82,6 +89,8 @@ func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, e
 		resp, err = s.passwordGrant(ctx, client, req)
 	case GrantRefreshToken:
 		resp, err = s.refreshGrant(ctx, client, req)
+	case GrantAuthorizationCode:
+		resp, err = s.authorizationCodeGrant(ctx, client, req)
 	default:
 		resp, err = s.clientCredentialsGrant(ctx, client, req)
 	}

@@ -14,6 +14,28 @@ export class OAuthError extends Error {
   readonly status: number;
 }
 
+/**
+ * The authorization server redirected back with `error` (RFC 6749 §4.1.2.1), e.g. `access_denied`
+ * when the user declined at the consent page. `status` is undefined: no HTTP answer was involved.
+ */
+export class AuthorizationError extends OAuthError {}
+
+/** Why handleRedirectCallback refused a redirect. */
+export type RedirectCallbackErrorCode =
+  | 'missing_state' | 'unknown_state' | 'missing_iss' | 'iss_mismatch' | 'missing_code'
+  | 'invalid_response' | 'invalid_id_token';
+
+/**
+ * handleRedirectCallback refused the redirect: `invalid_id_token` after the code exchange (the
+ * pair is not kept and its refresh token is revoked), every other code before any token request.
+ */
+export class RedirectCallbackError extends Error {
+  readonly code: RedirectCallbackErrorCode;
+}
+
+/** The RFC 7636 S256 code challenge of a code verifier (base64url of its SHA-256). */
+export function codeChallengeS256(verifier: string): Promise<string>;
+
 /** Thrown instead of sending the access token to an origin that is not one of `resourceOrigins`. */
 export class ResourceOriginError extends Error {
   /** The refused origin, e.g. `https://other.example`. */
@@ -26,7 +48,7 @@ export function bearerError(header: string | null | undefined): string | null;
 export type BatonEvent =
   | 'signed-in' | 'signed-out' | 'unauthorized' | 'replay' | 'refresh-start' | 'refreshed'
   | 'refresh-shared' | 'refresh-network-error' | 'refresh-in-other-tab' | 'tokens-from-other-tab'
-  | 'revoked' | 'revoke-failed';
+  | 'revoked' | 'revoke-failed' | 'redirect' | 'redirect-failed' | 'replace-url-failed';
 
 /** The authorization server's endpoints, with RFC 8414 names. */
 export interface BatonEndpoints {
@@ -68,6 +90,42 @@ export interface BatonClientOptions {
   fetch?: typeof fetch;
   /** A monotonic clock in ms (default performance.now). */
   now?: () => number;
+  /**
+   * Where loginWithRedirect keeps the code verifier, state and nonce until handleRedirectCallback,
+   * keyed by state. Default: sessionStorage (per tab, survives the round trip to baton).
+   */
+  redirectStorage?: Pick<Storage, 'getItem' | 'setItem' | 'removeItem'>;
+  /** Sends the browser to the authorization endpoint. Default: `location.assign`. */
+  navigate?: (url: string) => void;
+  /**
+   * Shows `url`, the callback URL without `code`, `state`, `iss`, `error…`, in the address bar.
+   * Default: `history.replaceState`, when the callback URL is the page's own.
+   */
+  replaceUrl?: (url: string) => void;
+}
+
+export interface LoginWithRedirectOptions {
+  /** Registered with the client (`baton client add --redirect-uri`); relative URLs resolve against the page. */
+  redirectUri: string;
+  /** Space-separated; with `openid` the token response carries an id_token. */
+  scope?: string;
+  /** OIDC nonce. Default: a random one when the scope holds `openid`, none otherwise. */
+  nonce?: string;
+  /** `login` makes baton ask for the password even if it remembers the user. */
+  prompt?: 'login';
+  /** Any JSON value (e.g. the path to return to), kept in redirectStorage and returned by the callback. */
+  appState?: unknown;
+}
+
+export interface RedirectCallbackResult {
+  /** The scope granted. */
+  scope: string;
+  /** The access token's lifetime in seconds. */
+  expiresIn: number;
+  /** The id_token when the scope held `openid`, else null. */
+  idToken: string | null;
+  /** What loginWithRedirect was given as appState, or null. */
+  appState: unknown;
 }
 
 export class BatonClient {
@@ -80,8 +138,30 @@ export class BatonClient {
   readonly resourceOrigins: string[];
   /** `url` resolved against the page, if its origin is one of resourceOrigins; throws ResourceOriginError otherwise. */
   resourceURL(url: string | URL): string;
+  /**
+   * The session's newest OIDC id_token, or null. Its iss, aud and nonce were checked on arrival; its
+   * signature is not verified in the browser (it came straight from the token endpoint over TLS, OIDC
+   * Core §3.1.3.7), so a server must not accept it as proof: send the access token.
+   */
+  readonly idToken: string | null;
+  /** The id_token's claims, decoded but not verified, or null. */
+  readonly idTokenClaims: Record<string, unknown> | null;
   /** Signs in with the password grant. */
   login(username: string, password: string, scope?: string): Promise<void>;
+  /**
+   * Starts the authorization code flow with PKCE (S256): stores a new code verifier, state and nonce
+   * in redirectStorage and sends the browser to authorizationEndpoint. Rejects with a TypeError,
+   * navigating nowhere, without redirectStorage/sessionStorage or WebCrypto (a secure context).
+   */
+  loginWithRedirect(options: LoginWithRedirectOptions): Promise<void>;
+  /**
+   * On the redirect page: checks `state` (one this tab sent, used once) and `iss` (the issuer; a
+   * missing `iss` is refused, baton always sends it), exchanges the code and keeps the pair as login
+   * does, then the usual silent refresh. Rejects with a RedirectCallbackError, an AuthorizationError
+   * (`error` in the redirect) or an OAuthError (the token endpoint refused the code). Success or not,
+   * the stored state is spent and the response removed from the address bar.
+   */
+  handleRedirectCallback(url?: string | URL): Promise<RedirectCallbackResult>;
   /**
    * Revokes the refresh token at revocationEndpoint (RFC 7009), then forgets the tokens here and in
    * the other tabs, whether or not the revocation succeeded. Waits for a refresh in flight and

@@ -12,6 +12,9 @@
 // error during a refresh keeps the user signed in. signOut() revokes the
 // refresh token (RFC 7009) before it forgets the pair. The bearer token goes
 // only to the origins listed in `resourceOrigins` (by default baton's own).
+// Sign-in is either the password grant (login) or the authorization code
+// flow with PKCE (loginWithRedirect, then handleRedirectCallback on the
+// redirect page; RFC 6749 §4.1, RFC 7636 S256, RFC 9207 `iss`).
 
 /** Storage that lives as long as the page (the default). */
 export class MemoryStorage {
@@ -36,6 +39,29 @@ export class OAuthError extends Error {
   }
 }
 
+/**
+ * The authorization server redirected back with `error` (RFC 6749 §4.1.2.1),
+ * e.g. access_denied when the user declined. An OAuthError without a status.
+ */
+export class AuthorizationError extends OAuthError {
+  constructor(code, description) {
+    super(code, description, undefined);
+    this.name = 'AuthorizationError';
+  }
+}
+
+/**
+ * handleRedirectCallback refused the redirect before asking for tokens (or,
+ * for id_token, after): `code` says why.
+ */
+export class RedirectCallbackError extends Error {
+  constructor(code, message) {
+    super(`baton: ${message}`);
+    this.name = 'RedirectCallbackError';
+    this.code = code;
+  }
+}
+
 /** Thrown instead of sending the access token to an origin not in resourceOrigins. */
 export class ResourceOriginError extends Error {
   constructor(origin) {
@@ -53,6 +79,55 @@ export function bearerError(header) {
 }
 
 const RETRY_MS = 5_000;
+
+// The parameters an authorization response adds to the redirect URI; they
+// are removed from the address bar once read.
+const RESPONSE_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
+
+function base64url(bytes) {
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function webCrypto() {
+  const c = globalThis.crypto;
+  if (!c || !c.subtle || !c.getRandomValues) {
+    throw new TypeError('baton: loginWithRedirect needs WebCrypto (a secure context: https or localhost)');
+  }
+  return c;
+}
+
+// randomString is 32 bytes from the CSPRNG, base64url: 43 characters of the
+// RFC 7636 §4.1 unreserved set, 256 bits.
+function randomString() {
+  return base64url(webCrypto().getRandomValues(new Uint8Array(32)));
+}
+
+/** The RFC 7636 S256 code challenge of a code verifier. */
+export async function codeChallengeS256(verifier) {
+  const digest = await webCrypto().subtle.digest('SHA-256', new TextEncoder().encode(verifier));
+  return base64url(new Uint8Array(digest));
+}
+
+// jwtClaims decodes a JWT's payload without verifying it, or returns null.
+function jwtClaims(jwt) {
+  try {
+    const b64 = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+    return JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0))));
+  } catch {
+    return null;
+  }
+}
+
+function defaultRedirectStorage() {
+  try {
+    return globalThis.sessionStorage || null;
+  } catch { // blocked by the browser's settings
+    return null;
+  }
+}
 
 // The page's URL, against which relative URLs resolve; absent outside a page.
 function pageBase() {
@@ -92,9 +167,20 @@ function parseOrigin(s) {
   return u.origin;
 }
 
+// The default for the replaceUrl option: the address bar changes only when
+// the callback URL is the page's own.
+function defaultReplaceUrl(cleaned, original) {
+  const loc = globalThis.location;
+  const h = globalThis.history;
+  if (loc && h && typeof h.replaceState === 'function' && String(loc.href) === original) {
+    h.replaceState(h.state, '', cleaned);
+  }
+}
+
 export class BatonClient {
   #endpoints; #origins; #clientId; #storage; #key; #margin; #proactive; #onSignedOut; #onEvent; #fetch; #now;
-  #pair = null; // {accessToken, refreshToken, expiresAt (this page's clock, ms), scope}
+  #redirectStorage; #navigate; #replaceUrl;
+  #pair = null; // {accessToken, refreshToken, expiresAt (this page's clock, ms), scope, idToken}
   #inflight = null;
   #timer = null;
   #channel = null;
@@ -121,6 +207,11 @@ export class BatonClient {
    * @param {(event: string, detail?: object) => void} [o.onEvent] what the client does, for logs
    * @param {typeof fetch} [o.fetch]
    * @param {() => number} [o.now]     a monotonic clock in ms (default performance.now)
+   * @param {Storage} [o.redirectStorage] where loginWithRedirect keeps its verifier and state
+   *   until the callback (default sessionStorage: per tab, survives the round trip)
+   * @param {(url: string) => void} [o.navigate] default location.assign
+   * @param {(url: string) => void} [o.replaceUrl] removes the response from the address bar
+   *   (default history.replaceState, when the callback URL is the page's)
    */
   constructor(o) {
     if (!o || !o.tokenEndpoint || !o.clientId) throw new TypeError('tokenEndpoint and clientId are required');
@@ -137,6 +228,9 @@ export class BatonClient {
     this.#onEvent = o.onEvent || (() => {});
     this.#fetch = o.fetch || ((...a) => globalThis.fetch(...a));
     this.#now = o.now || (() => performance.now());
+    this.#redirectStorage = o.redirectStorage || null;
+    this.#navigate = o.navigate || ((url) => globalThis.location.assign(url));
+    this.#replaceUrl = o.replaceUrl || defaultReplaceUrl;
     if (typeof BroadcastChannel !== 'undefined') {
       this.#channel = new BroadcastChannel(`baton:${o.clientId}`);
       this.#channel.onmessage = (e) => this.#onMessage(e.data);
@@ -166,6 +260,18 @@ export class BatonClient {
   /** The current access token, or null. */
   get accessToken() { return this.#pair ? this.#pair.accessToken : null; }
 
+  /**
+   * The OpenID Connect id_token of the session (the newest one: a refresh
+   * may bring another), or null. Its iss, aud and nonce were checked when
+   * it came with the code; its signature is not verified here (it came
+   * straight from the token endpoint over TLS, OIDC Core §3.1.3.7): a
+   * server must not trust it, it sends the access token instead.
+   */
+  get idToken() { return (this.#pair && this.#pair.idToken) || null; }
+
+  /** The id_token's claims, decoded but not verified, or null. */
+  get idTokenClaims() { return this.idToken ? jwtClaims(this.idToken) : null; }
+
   /** Signs in with the password grant. */
   async login(username, password, scope) {
     const params = { grant_type: 'password', username, password };
@@ -174,6 +280,135 @@ export class BatonClient {
     if (!ok) throw new OAuthError(json.error || 'server_error', json.error_description, status);
     this.#accept(json, true);
     this.#onEvent('signed-in');
+  }
+
+  /**
+   * Starts the authorization code flow with PKCE (RFC 6749 §4.1, RFC 7636):
+   * keeps a fresh code verifier, state and nonce in redirectStorage, keyed
+   * by the state, and sends the browser to authorizationEndpoint. The
+   * redirect page then calls handleRedirectCallback. `nonce` is generated
+   * when the scope holds openid and none is given; `appState` (any JSON
+   * value, e.g. the path to return to) comes back from the callback.
+   */
+  async loginWithRedirect({ redirectUri, scope, nonce, prompt, appState } = {}) {
+    if (!redirectUri) throw new TypeError('baton: loginWithRedirect needs redirectUri');
+    const store = this.#pendingStorage();
+    const redirect = absoluteURL(redirectUri, 'redirectUri').href;
+    const verifier = randomString();
+    const state = randomString();
+    if (!nonce && scope && String(scope).split(/\s+/).includes('openid')) nonce = randomString();
+    const url = new URL(this.#endpoints.authorizationEndpoint);
+    const params = { response_type: 'code', client_id: this.#clientId, redirect_uri: redirect, state,
+      code_challenge: await codeChallengeS256(verifier), code_challenge_method: 'S256' };
+    if (scope) params.scope = scope;
+    if (nonce) params.nonce = nonce;
+    if (prompt) params.prompt = prompt;
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    store.setItem(this.#pendingKey(state), JSON.stringify({
+      verifier, redirectUri: redirect, nonce: nonce || null, appState: appState ?? null,
+    }));
+    this.#onEvent('redirect', { to: this.#endpoints.authorizationEndpoint });
+    this.#navigate(url.href);
+  }
+
+  /**
+   * Completes loginWithRedirect on the redirect page. Refuses, asking for no
+   * token, a redirect whose state this tab did not send (or already used),
+   * and one whose `iss` is not the issuer (RFC 9207: baton always sends it,
+   * so a missing `iss` is refused too); rejects with an AuthorizationError
+   * when baton sent `error`. Otherwise exchanges the code (with the code
+   * verifier) and keeps the pair as login does. The stored state is used
+   * once, success or not, and the response is removed from the address bar.
+   * Resolves {scope, expiresIn, idToken, appState}.
+   */
+  async handleRedirectCallback(url = pageBase()) {
+    if (!url) throw new TypeError('baton: handleRedirectCallback needs the redirect URL');
+    const u = absoluteURL(url, 'callback URL');
+    try {
+      const q = u.searchParams;
+      const pending = this.#takePending(q);
+      const iss = q.get('iss');
+      if (iss === null) throw new RedirectCallbackError('missing_iss', 'the redirect has no iss (RFC 9207), which baton always sends');
+      if (iss !== this.#endpoints.issuer) {
+        throw new RedirectCallbackError('iss_mismatch', `the redirect comes from issuer ${JSON.stringify(iss)}, not ${JSON.stringify(this.#endpoints.issuer)}`);
+      }
+      if (q.get('error')) throw new AuthorizationError(q.get('error'), q.get('error_description'));
+      const code = q.get('code');
+      if (!code) throw new RedirectCallbackError('missing_code', 'the redirect has neither code nor error');
+      return await this.#exchangeCode(code, pending);
+    } catch (err) {
+      this.#onEvent('redirect-failed', { code: err.code, message: err.message });
+      throw err;
+    } finally {
+      this.#cleanAddressBar(u);
+    }
+  }
+
+  async #exchangeCode(code, pending) {
+    const { ok, status, json } = await this.#post(this.#endpoints.tokenEndpoint, {
+      grant_type: 'authorization_code', code, redirect_uri: pending.redirectUri, code_verifier: pending.verifier,
+    });
+    if (!ok) throw new OAuthError(json.error || 'server_error', json.error_description, status);
+    const problem = json.id_token ? this.#idTokenProblem(json.id_token, pending.nonce) : null;
+    if (problem) {
+      if (json.refresh_token) await this.#revoke(json.refresh_token); // a pair not kept must not stay valid
+      throw new RedirectCallbackError('invalid_id_token', `the id_token ${problem}`);
+    }
+    this.#accept(json, true);
+    this.#onEvent('signed-in');
+    return { scope: this.#pair.scope, expiresIn: this.#pair.lifetime / 1000, idToken: this.idToken, appState: pending.appState };
+  }
+
+  // idTokenProblem checks what a browser can check of an id_token that came
+  // straight from the token endpoint: its issuer, audience and nonce.
+  #idTokenProblem(idToken, nonce) {
+    const c = jwtClaims(idToken);
+    if (!c) return 'is not a JWT';
+    if (c.iss !== this.#endpoints.issuer) return `has iss ${JSON.stringify(c.iss)}`;
+    if (!(Array.isArray(c.aud) ? c.aud : [c.aud]).includes(this.#clientId)) return 'is not for this client';
+    if (nonce && c.nonce !== nonce) return 'does not carry the nonce sent';
+    return null;
+  }
+
+  #pendingStorage() {
+    const store = this.#redirectStorage || defaultRedirectStorage();
+    if (!store) throw new TypeError('baton: the redirect flow needs sessionStorage (or the redirectStorage option)');
+    return store;
+  }
+
+  #pendingKey(state) { return `baton:${this.#clientId}:redirect:${state}`; }
+
+  // takePending removes and returns what loginWithRedirect stored for the
+  // response's state, before anything is awaited: one use, even for two
+  // concurrent callbacks.
+  #takePending(q) {
+    for (const name of ['state', 'code', 'iss', 'error']) {
+      if (q.getAll(name).length > 1) throw new RedirectCallbackError('invalid_response', `the redirect repeats ${name}`);
+    }
+    const state = q.get('state');
+    if (!state) throw new RedirectCallbackError('missing_state', 'the redirect has no state');
+    const store = this.#pendingStorage();
+    const key = this.#pendingKey(state);
+    const raw = store.getItem(key);
+    store.removeItem(key);
+    let pending = null;
+    try { pending = JSON.parse(raw); } catch { /* reported below */ }
+    if (!pending || !pending.verifier) {
+      throw new RedirectCallbackError('unknown_state', 'the redirect\'s state is not one this tab sent, or it was used already');
+    }
+    return pending;
+  }
+
+  #cleanAddressBar(u) {
+    const cleaned = new URL(u.href);
+    const present = RESPONSE_PARAMS.filter((p) => cleaned.searchParams.has(p));
+    if (present.length === 0) return;
+    present.forEach((p) => cleaned.searchParams.delete(p));
+    try {
+      this.#replaceUrl(cleaned.href, u.href);
+    } catch (err) {
+      this.#onEvent('replace-url-failed', { message: String(err) });
+    }
   }
 
   /**
@@ -338,7 +573,7 @@ export class BatonClient {
       throw new SignedOutError();
     }
     if (ok) {
-      this.#accept(json, true);
+      this.#accept(json, true, true);
       this.#onEvent('refreshed');
       return;
     }
@@ -364,18 +599,23 @@ export class BatonClient {
     return { ok: resp.ok, status: resp.status, json };
   }
 
-  #accept(json, broadcast) {
+  // accept keeps a token response; a refresh keeps the session's id_token
+  // when it brings none.
+  #accept(json, broadcast, refreshed = false) {
+    const prev = this.#pair;
     this.#pair = {
       accessToken: json.access_token,
-      refreshToken: json.refresh_token || (this.#pair && this.#pair.refreshToken),
+      refreshToken: json.refresh_token || (prev && prev.refreshToken),
       expiresAt: this.#now() + Number(json.expires_in || 0) * 1000,
       lifetime: Number(json.expires_in || 0) * 1000,
       scope: json.scope || '',
+      idToken: json.id_token || (refreshed && prev && prev.idToken) || null,
     };
     this.#save();
     this.#schedule();
     if (broadcast && this.#channel) {
-      this.#channel.postMessage({ type: 'tokens', json: { ...json, refresh_token: this.#pair.refreshToken, expires_in: Number(json.expires_in || 0) } });
+      this.#channel.postMessage({ type: 'tokens', json: { ...json, refresh_token: this.#pair.refreshToken,
+        id_token: this.#pair.idToken, expires_in: Number(json.expires_in || 0) } });
     }
   }
 
@@ -413,7 +653,7 @@ export class BatonClient {
     const p = this.#pair;
     this.#storage.setItem(this.#key, JSON.stringify({
       accessToken: p.accessToken, refreshToken: p.refreshToken, scope: p.scope, lifetime: p.lifetime,
-      remaining: p.expiresAt - this.#now(), savedAt: Date.now(),
+      idToken: p.idToken, remaining: p.expiresAt - this.#now(), savedAt: Date.now(),
     }));
   }
 
@@ -428,7 +668,7 @@ export class BatonClient {
       if (this.#pair && this.#pair.refreshToken === s.refreshToken) return;
       const elapsed = Math.max(0, Date.now() - s.savedAt);
       this.#pair = { accessToken: s.accessToken, refreshToken: s.refreshToken, scope: s.scope,
-        lifetime: s.lifetime, expiresAt: this.#now() + s.remaining - elapsed };
+        idToken: s.idToken || null, lifetime: s.lifetime, expiresAt: this.#now() + s.remaining - elapsed };
       this.#schedule();
     } catch {
       this.#storage.removeItem(this.#key);

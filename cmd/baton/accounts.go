@@ -92,8 +92,11 @@ type clientAddCmd struct {
 	ID          string   `required:"" help:"Client id."`
 	SecretStdin bool     `name:"secret-stdin" help:"Confidential client: read its secret from the first line of stdin."`
 	Public      bool     `help:"Public client (authenticates with client_id only)."`
-	Grants      []string `required:"" sep:"," help:"Allowed grants: password, refresh_token, client_credentials."`
+	Grants      []string `required:"" sep:"," help:"Allowed grants: authorization_code, password, refresh_token, client_credentials."`
 	Scopes      string   `help:"Space-separated scopes the client may request."`
+	RedirectURI []string `name:"redirect-uri" sep:"none" help:"Redirect URI of the authorization_code grant (repeatable; matched exactly, loopback IPs on any port)."`
+	Origin      []string `sep:"none" help:"Browser origin allowed by CORS, as in https://app.example (repeatable)."`
+	Trusted     bool     `help:"First-party client: the user is not asked for consent."`
 }
 
 // Run registers a client.
@@ -101,7 +104,8 @@ func (c *clientAddCmd) Run(e *env) error {
 	if c.SecretStdin == c.Public {
 		return errors.New("give exactly one of --secret-stdin (confidential client) or --public")
 	}
-	spec := oauth.ClientSpec{ID: c.ID, Public: c.Public, Grants: c.Grants, Scopes: strings.Fields(c.Scopes)}
+	spec := oauth.ClientSpec{ID: c.ID, Public: c.Public, Grants: c.Grants, Scopes: strings.Fields(c.Scopes),
+		RedirectURIs: c.RedirectURI, AllowedOrigins: c.Origin, Trusted: c.Trusted}
 	if c.SecretStdin {
 		secret, err := readSecret(e.stdin, "client secret")
 		if err != nil {

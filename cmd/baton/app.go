@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -94,7 +96,18 @@ func (a *app) service(keys oauth.Keys) (*oauth.Service, error) {
 // serviceWith builds the oauth service feeding the metrics; edit, when
 // not nil, changes the options first.
 func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics, edit func(*oauth.Options)) (*oauth.Service, error) {
+	var pageKey []byte
+	if keys != nil { // serving: the pages' CSRF key, shared by every instance
+		kek, err := a.kek()
+		if err != nil {
+			return nil, err
+		}
+		if pageKey, err = hkdf.Key(sha256.New, kek, nil, "baton page key v1", 32); err != nil {
+			return nil, fmt.Errorf("derive page key: %w", err)
+		}
+	}
 	opts := oauth.Options{
+		PageKey:            pageKey,
 		Issuer:             a.cfg.Issuer,
 		Audience:           a.cfg.TokenAudience(),
 		AccessTokenTTL:     a.cfg.AccessTokenTTL,

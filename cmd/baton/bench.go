@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -25,12 +26,14 @@ import (
 // throughput, latency percentiles and errors by status.
 type benchCmd struct {
 	URL         string        `default:"http://127.0.0.1:8080" help:"baton's base URL."`
-	Mode        string        `required:"" enum:"password,refresh,client_credentials,jwks,introspect" help:"What to drive: password, refresh, client_credentials, jwks or introspect."`
+	Mode        string        `required:"" enum:"password,refresh,codeflow,client_credentials,jwks,introspect" help:"What to drive: password, refresh, codeflow (authorize, login page, code, token), client_credentials, jwks or introspect."`
 	Concurrency int           `short:"c" default:"8" help:"Concurrent workers."`
 	Duration    time.Duration `short:"d" help:"How long to run (this or --requests is required)."`
 	Requests    int           `short:"n" help:"How many requests in all."`
-	Client      string        `default:"bench" help:"Client id: public for password/refresh, confidential for client_credentials/introspect."`
-	Username    string        `default:"bench" help:"User for password and refresh."`
+	Client      string        `default:"bench" help:"Client id: public for password/refresh/codeflow, confidential for client_credentials/introspect."`
+	Username    string        `default:"bench" help:"User for password, refresh and codeflow."`
+	Users       int           `default:"0" help:"Spread the logins over N users named <username>-1 … <username>-N, sharing the password (0: <username> alone). The login throttle lets a user have only a few attempts in flight: give one user per worker."`
+	RedirectURI string        `name:"redirect-uri" default:"http://127.0.0.1/cb" help:"Registered redirect URI of the codeflow client (a trusted client: no consent page)."`
 	SecretStdin bool          `name:"secret-stdin" help:"Read the client secret from the first line of stdin."`
 	PassStdin   bool          `name:"password-stdin" help:"Read the password from the next line of stdin."`
 	Baseline    bool          `help:"Also measure a trivial net/http handler answering the same bytes (jwks, client_credentials)."`
@@ -50,6 +53,9 @@ type benchResult struct {
 	P99ms       float64        `json:"p99_ms"`
 	MaxMs       float64        `json:"max_ms"`
 	Errors      map[string]int `json:"errors"`
+	// FirstCheck is the first answer that failed a check of the mode
+	// (counted under "check" in Errors), for diagnosis.
+	FirstCheck string `json:"first_check,omitempty"`
 }
 
 // Run validates the bounds and runs the load.
@@ -59,6 +65,9 @@ func (c *benchCmd) Run(e *env) error {
 	}
 	if c.Concurrency < 1 || c.Concurrency > 1024 {
 		return errors.New("--concurrency must be 1 to 1024")
+	}
+	if c.Users < 0 {
+		return errors.New("--users must be 0 or more")
 	}
 	u, err := url.Parse(c.URL)
 	if err != nil || u.Host == "" {
@@ -119,6 +128,7 @@ type loader struct {
 	cmd              *benchCmd
 	base             *url.URL
 	secret, password string
+	issuer           string // codeflow: the server's issuer, read from its metadata
 }
 
 // request is one call of the mode; a worker keeps its own state (its
@@ -128,7 +138,7 @@ type request func(ctx context.Context) (status int, err error)
 func (l *loader) run(ctx context.Context) (benchResult, error) {
 	workers := make([]request, l.cmd.Concurrency)
 	for i := range workers {
-		w, err := l.worker(ctx)
+		w, err := l.worker(ctx, i)
 		if err != nil {
 			return benchResult{}, err
 		}
@@ -139,16 +149,29 @@ func (l *loader) run(ctx context.Context) (benchResult, error) {
 
 // measure runs the workers until the duration or the request count is
 // reached and summarises.
-func (l *loader) measure(ctx context.Context, target string, workers []request) benchResult {
+//
+// A login cut off by the deadline keeps the reservation the throttle made
+// for it on the client address (the server cannot tell an abandoned
+// attempt from a guess), and twenty of them throttle the address for an
+// hour: so in the modes that log in (password, codeflow) the iterations in
+// flight at the deadline finish, and count; elapsed time runs until the
+// last one ends. Other modes' iterations are cut off and not counted.
+func (l *loader) measure(parent context.Context, target string, workers []request) benchResult {
+	ctx := parent // ends the run
 	if l.cmd.Duration > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, l.cmd.Duration)
+		ctx, cancel = context.WithTimeout(parent, l.cmd.Duration)
 		defer cancel()
+	}
+	reqCtx := ctx // ends a request
+	if l.cmd.Mode == "password" || l.cmd.Mode == "codeflow" {
+		reqCtx = parent
 	}
 	var left atomic.Int64
 	left.Store(int64(l.cmd.Requests))
 	lat := make([][]time.Duration, len(workers))
 	errs := make([]map[string]int, len(workers))
+	checks := make([]string, len(workers))
 	start := time.Now()
 	var wg sync.WaitGroup
 	for i, w := range workers {
@@ -156,12 +179,18 @@ func (l *loader) measure(ctx context.Context, target string, workers []request) 
 			errs[i] = map[string]int{}
 			for ctx.Err() == nil && (l.cmd.Requests <= 0 || left.Add(-1) >= 0) {
 				t0 := time.Now()
-				status, err := w(ctx)
-				if ctx.Err() != nil && err != nil {
-					return // cut off by the deadline: not a result
+				status, err := w(reqCtx)
+				if reqCtx.Err() != nil && err != nil {
+					return // cut off by the deadline or by the caller: not a result
 				}
 				lat[i] = append(lat[i], time.Since(t0))
+				var cerr *checkError
 				switch {
+				case errors.As(err, &cerr):
+					errs[i]["check"]++
+					if checks[i] == "" {
+						checks[i] = cerr.Error()
+					}
 				case err != nil:
 					errs[i]["transport"]++
 				case status != http.StatusOK:
@@ -179,6 +208,9 @@ func (l *loader) measure(ctx context.Context, target string, workers []request) 
 		for k, v := range errs[i] {
 			res.Errors[k] += v
 		}
+		if res.FirstCheck == "" {
+			res.FirstCheck = checks[i]
+		}
 	}
 	slices.Sort(all)
 	res.Requests = len(all)
@@ -192,8 +224,16 @@ func (l *loader) measure(ctx context.Context, target string, workers []request) 
 	return res
 }
 
-// worker prepares one worker of the mode, with a connection of its own.
-func (l *loader) worker(ctx context.Context) (request, error) {
+// username is the user worker i logs in as.
+func (l *loader) username(i int) string {
+	if l.cmd.Users == 0 {
+		return l.cmd.Username
+	}
+	return fmt.Sprintf("%s-%d", l.cmd.Username, i%l.cmd.Users+1)
+}
+
+// worker prepares worker i of the mode, with a connection of its own.
+func (l *loader) worker(ctx context.Context, i int) (request, error) {
 	c := &benchConn{base: l.base}
 	fixed := func(req *http.Request) (request, error) {
 		raw, err := encode(req)
@@ -209,15 +249,15 @@ func (l *loader) worker(ctx context.Context) (request, error) {
 	case "jwks":
 		return fixed(l.get("/.well-known/jwks.json"))
 	case "password":
-		return fixed(l.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {l.cmd.Username},
+		return fixed(l.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {l.username(i)},
 			"password": {l.password}, "client_id": {l.cmd.Client}}, false))
 	case "client_credentials":
 		return fixed(l.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, true))
 	case "refresh":
-		status, tok, err := c.token(ctx, l.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {l.cmd.Username},
+		status, tok, err := c.token(ctx, l.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {l.username(i)},
 			"password": {l.password}, "client_id": {l.cmd.Client}}, false))
 		if err != nil || status != http.StatusOK {
-			return nil, fmt.Errorf("log in as %s with client %s: status %d %v", l.cmd.Username, l.cmd.Client, status, err)
+			return nil, fmt.Errorf("log in as %s with client %s: status %d %v", l.username(i), l.cmd.Client, status, err)
 		}
 		rt := tok.RefreshToken
 		return func(ctx context.Context) (int, error) {
@@ -233,6 +273,18 @@ func (l *loader) worker(ctx context.Context) (request, error) {
 			return nil, fmt.Errorf("client_credentials for %s: status %d %v", l.cmd.Client, status, err)
 		}
 		return fixed(l.post("/oauth2/introspect", url.Values{"token": {tok.AccessToken}}, true))
+	case "codeflow":
+		if l.issuer == "" {
+			resp, body, err := c.do(ctx, l.get("/.well-known/oauth-authorization-server"))
+			var meta struct {
+				Issuer string `json:"issuer"`
+			}
+			if err != nil || resp.StatusCode != http.StatusOK || json.Unmarshal(body, &meta) != nil || meta.Issuer == "" {
+				return nil, fmt.Errorf("read the server's metadata: %v", cmp.Or(err, fmt.Errorf("status %d, issuer %q", resp.StatusCode, meta.Issuer)))
+			}
+			l.issuer = meta.Issuer
+		}
+		return l.codeFlow(c, l.username(i)), nil
 	}
 	return nil, fmt.Errorf("unknown mode %q", l.cmd.Mode)
 }
@@ -254,8 +306,12 @@ func (l *loader) get(path string) *http.Request {
 }
 
 func (l *loader) post(path string, form url.Values, auth bool) *http.Request {
+	return l.postTo(l.at(path), form, auth)
+}
+
+func (l *loader) postTo(u *url.URL, form url.Values, auth bool) *http.Request {
 	body := form.Encode()
-	req := &http.Request{Method: http.MethodPost, URL: l.at(path), Host: l.base.Host, Header: http.Header{},
+	req := &http.Request{Method: http.MethodPost, URL: u, Host: l.base.Host, Header: http.Header{},
 		Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if auth {
@@ -289,6 +345,25 @@ func encode(req *http.Request) ([]byte, error) {
 // roundTrip sends raw and reads the answer, reconnecting when the
 // connection was closed.
 func (c *benchConn) roundTrip(ctx context.Context, raw []byte) (int, []byte, error) {
+	resp, body, err := c.exchange(ctx, raw)
+	if resp == nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode, body, err
+}
+
+// do sends a request built for this worker alone and returns the answer
+// with its header.
+func (c *benchConn) do(ctx context.Context, req *http.Request) (*http.Response, []byte, error) {
+	c.out.Reset()
+	if err := req.Write(&c.out); err != nil {
+		return nil, nil, err
+	}
+	return c.exchange(ctx, c.out.Bytes())
+}
+
+// exchange is roundTrip with the response's header.
+func (c *benchConn) exchange(ctx context.Context, raw []byte) (*http.Response, []byte, error) {
 	if c.conn == nil {
 		host, port := c.base.Hostname(), c.base.Port()
 		switch {
@@ -301,7 +376,7 @@ func (c *benchConn) roundTrip(ctx context.Context, raw []byte) (int, []byte, err
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(host, port))
 		if err != nil {
-			return 0, nil, err
+			return nil, nil, err
 		}
 		if c.base.Scheme == "https" {
 			conn = tls.Client(conn, &tls.Config{ServerName: c.base.Hostname()})
@@ -315,7 +390,7 @@ func (c *benchConn) roundTrip(ctx context.Context, raw []byte) (int, []byte, err
 	if err != nil {
 		c.conn.Close()
 		c.conn = nil
-		return 0, nil, err
+		return nil, nil, err
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -323,7 +398,7 @@ func (c *benchConn) roundTrip(ctx context.Context, raw []byte) (int, []byte, err
 		c.conn.Close()
 		c.conn = nil
 	}
-	return resp.StatusCode, body, err
+	return resp, body, err
 }
 
 func (c *benchConn) send(raw []byte) (*http.Response, error) {
@@ -335,11 +410,11 @@ func (c *benchConn) send(raw []byte) (*http.Response, error) {
 
 // token sends a token request and decodes a successful answer.
 func (c *benchConn) token(ctx context.Context, req *http.Request) (int, tokenBody, error) {
-	c.out.Reset()
-	if err := req.Write(&c.out); err != nil {
-		return 0, tokenBody{}, err
+	resp, body, err := c.do(ctx, req)
+	status := 0
+	if resp != nil {
+		status = resp.StatusCode
 	}
-	status, body, err := c.roundTrip(ctx, c.out.Bytes())
 	var tok tokenBody
 	if err == nil && status == http.StatusOK {
 		err = json.Unmarshal(body, &tok)
@@ -398,7 +473,7 @@ func (l *loader) baseline(ctx context.Context) (benchResult, error) {
 	base.cmd = &mode
 	workers := make([]request, l.cmd.Concurrency)
 	for i := range workers {
-		if workers[i], err = base.worker(ctx); err != nil {
+		if workers[i], err = base.worker(ctx, i); err != nil {
 			return benchResult{}, err
 		}
 	}

@@ -32,13 +32,18 @@ type clientRow struct {
 	Grants     string
 	Scopes     string
 	CreatedAt  micros
+	// schemaV6, space-separated like Grants and Scopes.
+	RedirectURIs   string `gorm:"column:redirect_uris"`
+	AllowedOrigins string
+	Trusted        bool
 }
 
 func (clientRow) TableName() string { return "clients" }
 
 func (r clientRow) model() models.Client {
 	return models.Client{ID: r.ID, SecretHash: r.SecretHash, Public: r.Public,
-		Grants: strings.Fields(r.Grants), Scopes: strings.Fields(r.Scopes), CreatedAt: r.CreatedAt.Time()}
+		Grants: strings.Fields(r.Grants), Scopes: strings.Fields(r.Scopes), CreatedAt: r.CreatedAt.Time(),
+		RedirectURIs: strings.Fields(r.RedirectURIs), AllowedOrigins: strings.Fields(r.AllowedOrigins), Trusted: r.Trusted}
 }
 
 // CreateUser stores a new user.
@@ -60,7 +65,8 @@ func (s *Store) UserByUsername(ctx context.Context, username string) (models.Use
 // CreateClient stores a new client.
 func (s *Store) CreateClient(ctx context.Context, c models.Client) error {
 	row := clientRow{ID: c.ID, SecretHash: c.SecretHash, Public: c.Public,
-		Grants: strings.Join(c.Grants, " "), Scopes: strings.Join(c.Scopes, " "), CreatedAt: toMicros(c.CreatedAt)}
+		Grants: strings.Join(c.Grants, " "), Scopes: strings.Join(c.Scopes, " "), CreatedAt: toMicros(c.CreatedAt),
+		RedirectURIs: strings.Join(c.RedirectURIs, " "), AllowedOrigins: strings.Join(c.AllowedOrigins, " "), Trusted: c.Trusted}
 	return translate(s.db.WithContext(ctx).Create(&row).Error)
 }
 

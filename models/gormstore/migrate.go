@@ -51,6 +51,12 @@ var migrations = []migration{
 		sqlite:   schemaV5(),
 		postgres: schemaV5(),
 	},
+	{
+		version:  6,
+		name:     "authorization code flow: client redirect URIs, origins, trust; codes; consents; session auth_time",
+		sqlite:   schemaV6("BLOB", "INTEGER"),
+		postgres: schemaV6("BYTEA", "BOOLEAN"),
+	},
 }
 
 // schemaV5 gives users their roles (space-separated; existing users have
@@ -62,6 +68,43 @@ func schemaV5() []string {
 		`ALTER TABLE users ADD COLUMN roles TEXT NOT NULL DEFAULT ''`,
 		`CREATE TABLE revoked_tokens (jti TEXT PRIMARY KEY, expires_at BIGINT NOT NULL)`,
 		`CREATE INDEX revoked_tokens_expires ON revoked_tokens (expires_at)`,
+	}
+}
+
+// schemaV6 adds the authorization code flow (SPEC §6): the client's
+// redirect URIs and browser origins (space-separated, like grants and
+// scopes) and whether it is first-party; one-time codes, stored by hash;
+// consents per user and client; and the time of the login that started a
+// session (OIDC auth_time, NULL: the session's created_at).
+func schemaV6(bytes, boolean string) []string {
+	return []string{
+		`ALTER TABLE clients ADD COLUMN redirect_uris TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN allowed_origins TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE clients ADD COLUMN trusted ` + boolean + ` NOT NULL DEFAULT ` + falseLit(boolean),
+		`ALTER TABLE sessions ADD COLUMN auth_time BIGINT`,
+		`CREATE TABLE authorization_codes (
+			hash ` + bytes + ` PRIMARY KEY,
+			client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+			user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			redirect_uri TEXT NOT NULL,
+			code_challenge TEXT NOT NULL,
+			scope TEXT NOT NULL,
+			nonce TEXT NOT NULL DEFAULT '',
+			auth_time BIGINT NOT NULL,
+			created_at BIGINT NOT NULL,
+			expires_at BIGINT NOT NULL,
+			used_at BIGINT,
+			session_id TEXT NOT NULL DEFAULT '',
+			replayed_at BIGINT
+		)`,
+		`CREATE INDEX authorization_codes_expires ON authorization_codes (expires_at)`,
+		`CREATE TABLE consents (
+			user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+			client_id TEXT NOT NULL REFERENCES clients(id) ON DELETE CASCADE,
+			scope TEXT NOT NULL,
+			updated_at BIGINT NOT NULL,
+			PRIMARY KEY (user_id, client_id)
+		)`,
 	}
 }
 

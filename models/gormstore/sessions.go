@@ -21,6 +21,7 @@ type sessionRow struct {
 	ExpiresAt  micros
 	EndedAt    micros
 	EndReason  string
+	AuthTime   micros // schemaV6
 }
 
 func (sessionRow) TableName() string { return "sessions" }
@@ -28,7 +29,7 @@ func (sessionRow) TableName() string { return "sessions" }
 func (r sessionRow) model() models.Session {
 	return models.Session{ID: r.ID, UserID: r.UserID, ClientID: r.ClientID, Scope: r.Scope,
 		CreatedAt: r.CreatedAt.Time(), LastUsedAt: r.LastUsedAt.Time(), ExpiresAt: r.ExpiresAt.Time(),
-		EndedAt: r.EndedAt.Time(), EndReason: r.EndReason}
+		EndedAt: r.EndedAt.Time(), EndReason: r.EndReason, AuthTime: r.AuthTime.Time()}
 }
 
 // tokenRow is the refresh_tokens table.
@@ -58,7 +59,7 @@ func newTokenRow(t models.RefreshToken) tokenRow {
 func (s *Store) CreateSession(ctx context.Context, sess models.Session, first models.RefreshToken, maxPerUser int) ([]string, error) {
 	row := sessionRow{ID: sess.ID, UserID: sess.UserID, ClientID: sess.ClientID, Scope: sess.Scope,
 		CreatedAt: toMicros(sess.CreatedAt), LastUsedAt: toMicros(sess.LastUsedAt), ExpiresAt: toMicros(sess.ExpiresAt),
-		EndedAt: toMicros(sess.EndedAt), EndReason: sess.EndReason}
+		EndedAt: toMicros(sess.EndedAt), EndReason: sess.EndReason, AuthTime: toMicros(sess.AuthTime)}
 	first.SessionID = sess.ID
 	tok := newTokenRow(first)
 	var ended []string

@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) models.Store) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
 	}
+	runCodeFlow(t, open)
 }
 
 // t0 has sub-microsecond digits on purpose: stores keep microseconds.

@@ -1,12 +1,14 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BatonClient, bearerError, attachAxios, SignedOutError, ResourceOriginError } from '../baton-client.js';
+import { BatonClient, bearerError, attachAxios, SignedOutError, ResourceOriginError, OAuthError, AuthorizationError,
+  RedirectCallbackError } from '../baton-client.js';
+import { createHash } from 'node:crypto';
 
 // fakeBaton answers the token endpoint and a protected API the way baton
 // and its middleware do, counting refreshes.
 function fakeBaton({ ttl = 60 } = {}) {
   const s = { refreshes: 0, apiCalls: 0, current: 'at-0', rt: 'rt-0', revoked: false, down: false, gen: 0,
-    revokes: [], revokeStatus: 200, revokeDown: false, gate: null, log: [] };
+    revokes: [], revokeStatus: 200, revokeDown: false, gate: null, log: [], codeRequests: [], codeError: null, idToken: null };
   s.fetch = async (input, init = {}) => {
     const req = input instanceof Request ? input : new Request(input, init);
     const url = new URL(req.url);
@@ -41,6 +43,12 @@ function fakeBaton({ ttl = 60 } = {}) {
       await new Promise((r) => setTimeout(r, 10));
       if (form.get('grant_type') === 'password') {
         return json(200, { access_token: s.current, refresh_token: s.rt, expires_in: ttl, token_type: 'Bearer' });
+      }
+      if (form.get('grant_type') === 'authorization_code') {
+        s.codeRequests.push(req.headers.get('Content-Type') + ' ' + [...form].map(([k, v]) => `${k}=${v}`).join('&'));
+        if (s.codeError) return json(400, { error: s.codeError });
+        return json(200, { access_token: s.current, refresh_token: s.rt, expires_in: ttl, token_type: 'Bearer',
+          scope: 'openid read', ...(s.idToken ? { id_token: s.idToken } : {}) });
       }
       s.refreshes++;
       if (s.revoked || form.get('refresh_token') !== s.rt) return json(400, { error: 'invalid_grant' });
@@ -496,4 +504,198 @@ test('axios adapter refuses other origins before anything is sent', async () => 
   }
   assert.equal(sent.length, 2);
   c.close();
+});
+
+// redirectClient is a client for the authorization code flow whose
+// navigation and address bar are recorded instead of performed.
+function redirectClient(b, extra = {}) {
+  const r = { session: mapStorage(), navigations: [], replaced: [] };
+  r.client = client(b, { redirectStorage: r.session, navigate: (u) => r.navigations.push(u),
+    replaceUrl: (u) => r.replaced.push(u), ...extra });
+  return r;
+}
+
+// authorize runs loginWithRedirect and returns the authorize request's
+// parameters, as baton would receive them.
+async function authorize(r, opts = { redirectUri: 'https://app.test/callback?tab=1', scope: 'openid read' }) {
+  await r.client.loginWithRedirect(opts);
+  assert.equal(r.navigations.length, 1);
+  const u = new URL(r.navigations.pop());
+  assert.equal(u.origin + u.pathname, 'https://auth.test/oauth2/authorize');
+  return Object.fromEntries(u.searchParams);
+}
+
+// callbackURL is where baton sends the browser back.
+function callbackURL(q, params) {
+  const u = new URL(q.redirect_uri);
+  for (const [k, v] of Object.entries(params)) u.searchParams.set(k, v);
+  return u.href;
+}
+
+function fakeJWT(claims) {
+  const enc = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${enc({ alg: 'ES256', typ: 'JWT' })}.${enc(claims)}.c2ln`;
+}
+
+test('loginWithRedirect sends every authorize parameter with the S256 challenge of the stored verifier', async () => {
+  const b = fakeBaton();
+  const r = redirectClient(b);
+  const q = await authorize(r);
+  assert.deepEqual(Object.keys(q).sort(), ['client_id', 'code_challenge', 'code_challenge_method', 'nonce',
+    'redirect_uri', 'response_type', 'scope', 'state']);
+  assert.equal(q.response_type, 'code');
+  assert.equal(q.client_id, 'web');
+  assert.equal(q.redirect_uri, 'https://app.test/callback?tab=1');
+  assert.equal(q.scope, 'openid read');
+  assert.equal(q.code_challenge_method, 'S256');
+  assert.match(q.state, /^[A-Za-z0-9_-]{43}$/);
+  assert.match(q.nonce, /^[A-Za-z0-9_-]{43}$/);
+  const [[key, raw]] = [...r.session.m];
+  assert.equal(key, `baton:web:redirect:${q.state}`); // keyed by state: logins do not collide
+  const stored = JSON.parse(raw);
+  assert.match(stored.verifier, /^[A-Za-z0-9._~-]{43,128}$/); // RFC 7636 §4.1
+  assert.equal(q.code_challenge, createHash('sha256').update(stored.verifier, 'ascii').digest('base64url'));
+  assert.equal(stored.redirectUri, q.redirect_uri);
+  assert.equal(stored.nonce, q.nonce);
+  // A second login gets its own verifier and state; without openid, no nonce.
+  const q2 = await authorize(r, { redirectUri: 'https://app.test/callback', scope: 'read', prompt: 'login' });
+  assert.notEqual(q2.state, q.state);
+  assert.equal(q2.nonce, undefined);
+  assert.equal(q2.prompt, 'login');
+  assert.equal(r.session.m.size, 2);
+  assert.notEqual(JSON.parse(r.session.m.get(`baton:web:redirect:${q2.state}`)).verifier, stored.verifier);
+  r.client.close();
+});
+
+test('a redirect with a missing or unknown state is refused and no token is requested', async () => {
+  const b = fakeBaton();
+  const r = redirectClient(b);
+  const q = await authorize(r);
+  for (const params of [{ code: 'c', iss: 'https://auth.test' }, { code: 'c', state: 'forged', iss: 'https://auth.test' }]) {
+    await assert.rejects(r.client.handleRedirectCallback(callbackURL(q, params)),
+      (err) => err instanceof RedirectCallbackError && err.code === (params.state ? 'unknown_state' : 'missing_state'));
+  }
+  assert.deepEqual(b.codeRequests, []);
+  assert.equal(r.client.signedIn, false);
+  assert.equal(r.session.m.size, 1); // the real login is still pending
+  r.client.close();
+});
+
+test('a redirect whose iss is not the issuer (RFC 9207), or has none, is refused and no token is requested', async () => {
+  const b = fakeBaton();
+  const r = redirectClient(b);
+  for (const iss of ['https://evil.test', 'https://auth.test/', undefined]) {
+    const q = await authorize(r);
+    const params = { code: 'c', state: q.state, ...(iss ? { iss } : {}) };
+    await assert.rejects(r.client.handleRedirectCallback(callbackURL(q, params)),
+      (err) => err instanceof RedirectCallbackError && err.code === (iss ? 'iss_mismatch' : 'missing_iss'), String(iss));
+  }
+  assert.deepEqual(b.codeRequests, []);
+  assert.equal(r.client.signedIn, false);
+  assert.equal(r.session.m.size, 0); // each state was spent by its failure
+  r.client.close();
+});
+
+test('error=access_denied rejects with an AuthorizationError', async () => {
+  const b = fakeBaton();
+  const r = redirectClient(b);
+  const q = await authorize(r);
+  const url = callbackURL(q, { error: 'access_denied', error_description: 'the user declined', state: q.state, iss: 'https://auth.test' });
+  await assert.rejects(r.client.handleRedirectCallback(url), (err) => err instanceof AuthorizationError
+    && err instanceof OAuthError && err.code === 'access_denied' && err.message === 'the user declined');
+  assert.deepEqual(b.codeRequests, []);
+  assert.equal(r.session.m.size, 0);
+  assert.deepEqual(r.replaced, ['https://app.test/callback?tab=1']);
+  r.client.close();
+});
+
+test('handleRedirectCallback exchanges the code, keeps the pair, spends the state; then the usual refresh', async () => {
+  const b = fakeBaton({ ttl: 60 });
+  let now = 0;
+  const tokens = mapStorage();
+  const r = redirectClient(b, { storage: tokens, refreshMargin: 0, now: () => now });
+  const q = await authorize(r, { redirectUri: 'https://app.test/callback?tab=1', scope: 'openid read', appState: { path: '/orders' } });
+  const { verifier } = JSON.parse([...r.session.m.values()][0]);
+  b.idToken = fakeJWT({ iss: 'https://auth.test', sub: 'u1', aud: 'web', nonce: q.nonce });
+  const url = `${callbackURL(q, { code: 'the-code', state: q.state, iss: 'https://auth.test' })}#frag`;
+  const result = await r.client.handleRedirectCallback(url);
+  assert.deepEqual(b.codeRequests, ['application/x-www-form-urlencoded grant_type=authorization_code&code=the-code'
+    + `&redirect_uri=https://app.test/callback?tab=1&code_verifier=${verifier}&client_id=web`]);
+  assert.deepEqual(result, { scope: 'openid read', expiresIn: 60, idToken: b.idToken, appState: { path: '/orders' } });
+  assert.equal(r.client.signedIn, true);
+  assert.equal(r.client.accessToken, 'at-0');
+  assert.equal(r.client.idToken, b.idToken);
+  assert.equal(r.client.idTokenClaims.sub, 'u1');
+  assert.equal(JSON.parse(tokens.m.get('baton:web:tokens')).refreshToken, 'rt-0'); // stored as login does
+  assert.equal(r.session.m.size, 0);
+  assert.deepEqual(r.replaced, ['https://app.test/callback?tab=1#frag']);
+  // The same redirect again (a reload, a replayed link): refused, nothing sent.
+  await assert.rejects(r.client.handleRedirectCallback(url), (err) => err instanceof RedirectCallbackError && err.code === 'unknown_state');
+  assert.equal(b.codeRequests.length, 1);
+  // After expiry: one refresh for every request, the id_token kept.
+  now += 61_000;
+  b.expire();
+  const responses = await Promise.all(Array.from({ length: 5 }, () => r.client.fetch('https://api.test/data')));
+  assert.deepEqual(responses.map((x) => x.status), Array(5).fill(200));
+  assert.equal(b.refreshes, 1);
+  assert.equal(r.client.accessToken, 'at-1');
+  assert.equal(r.client.idToken, b.idToken);
+  r.client.close();
+});
+
+test('a failed code exchange spends the state too', async () => {
+  const b = fakeBaton();
+  const r = redirectClient(b);
+  const q = await authorize(r);
+  b.codeError = 'invalid_grant';
+  const url = callbackURL(q, { code: 'c', state: q.state, iss: 'https://auth.test' });
+  await assert.rejects(r.client.handleRedirectCallback(url), (err) => err instanceof OAuthError && err.code === 'invalid_grant' && err.status === 400);
+  assert.equal(r.session.m.size, 0);
+  assert.equal(r.client.signedIn, false);
+  b.codeError = null;
+  await assert.rejects(r.client.handleRedirectCallback(url), (err) => err.code === 'unknown_state');
+  assert.equal(b.codeRequests.length, 1);
+  r.client.close();
+});
+
+test('an id_token with another nonce, issuer or audience is refused and its refresh token revoked', async () => {
+  for (const bad of [{ nonce: 'other' }, { iss: 'https://evil.test' }, { aud: 'other-client' }]) {
+    const b = fakeBaton();
+    const r = redirectClient(b);
+    const q = await authorize(r);
+    b.idToken = fakeJWT({ iss: 'https://auth.test', sub: 'u1', aud: 'web', nonce: q.nonce, ...bad });
+    await assert.rejects(r.client.handleRedirectCallback(callbackURL(q, { code: 'c', state: q.state, iss: 'https://auth.test' })),
+      (err) => err instanceof RedirectCallbackError && err.code === 'invalid_id_token', JSON.stringify(bad));
+    assert.equal(r.client.signedIn, false);
+    assert.deepEqual(b.revokes.map((f) => f.token), ['rt-0']);
+    r.client.close();
+  }
+});
+
+test('the redirect flow refuses to start without sessionStorage', async () => {
+  const b = fakeBaton();
+  const c = client(b, { navigate: () => assert.fail('navigated') });
+  await assert.rejects(c.loginWithRedirect({ redirectUri: 'https://app.test/cb' }), /sessionStorage/);
+  await assert.rejects(c.loginWithRedirect({}), /redirectUri/);
+  c.close();
+});
+
+test('the pair and id_token from a redirect reach the other tabs', { timeout: 10_000 }, async () => {
+  const b = fakeBaton();
+  const tokens = mapStorage(); // localStorage shared by the two tabs
+  let heard;
+  const tab2Heard = new Promise((r) => { heard = r; });
+  const tab2 = client(b, { storage: tokens, onEvent: (e) => e === 'tokens-from-other-tab' && heard() });
+  const r = redirectClient(b, { storage: tokens });
+  const q = await authorize(r);
+  b.idToken = fakeJWT({ iss: 'https://auth.test', sub: 'u1', aud: ['web', 'other'], nonce: q.nonce });
+  await r.client.handleRedirectCallback(callbackURL(q, { code: 'c', state: q.state, iss: 'https://auth.test' }));
+  await tab2Heard;
+  assert.equal(tab2.accessToken, 'at-0');
+  assert.equal(tab2.idToken, b.idToken);
+  const reloaded = client(b, { storage: tokens }); // a new page of the same origin
+  assert.equal(reloaded.idToken, b.idToken);
+  assert.equal(await r.client.signOut(), true);
+  assert.equal(r.client.idToken, null);
+  [tab2, reloaded, r.client].forEach((c) => c.close());
 });
