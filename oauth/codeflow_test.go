@@ -47,9 +47,17 @@ func codeFixture(t *testing.T, store models.Store) *fixture {
 // code runs the browser's part: validate, log in, issue a code.
 func (f *fixture) code(t *testing.T, nonce string) string {
 	t.Helper()
+	_, code := f.codeFor(t, codeClient, "openid read", true, nonce)
+	return code
+}
+
+// codeFor runs the browser's part for a client and scope: validate, log in
+// as alice, issue a code. It returns the validated request and the code.
+func (f *fixture) codeFor(t *testing.T, client, scope string, given bool, nonce string) (oauth.Authorization, string) {
+	t.Helper()
 	ctx := t.Context()
-	auth, err := f.svc.ValidateAuthorization(ctx, oauth.AuthorizationRequest{ResponseType: "code", ClientID: codeClient,
-		RedirectURI: codeRedir, Scope: "openid read", ScopeGiven: true, State: "st", Nonce: nonce,
+	auth, err := f.svc.ValidateAuthorization(ctx, oauth.AuthorizationRequest{ResponseType: "code", ClientID: client,
+		RedirectURI: codeRedir, Scope: scope, ScopeGiven: given, State: "st", Nonce: nonce,
 		CodeChallenge: challengeOf(verifier), CodeChallengeMethod: "S256"})
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +78,7 @@ func (f *fixture) code(t *testing.T, nonce string) string {
 	if !strings.HasPrefix(loc, codeRedir+"?") || q.Get("state") != "st" || q.Get("iss") != f.opts.Issuer || len(q.Get("code")) < 43 {
 		t.Fatalf("redirect %s", loc)
 	}
-	return q.Get("code")
+	return auth, q.Get("code")
 }
 
 func (f *fixture) exchange(t *testing.T, code, client, redirect, v string) (oauth.TokenResponse, error) {
@@ -239,22 +247,8 @@ func TestCodeFlowAdminScopeNeedsRole(t *testing.T) {
 	}
 	scopeFor := func(scope string, given bool) (validated []string, granted string) {
 		t.Helper()
-		auth, err := f.svc.ValidateAuthorization(ctx, oauth.AuthorizationRequest{ResponseType: "code", ClientID: "console",
-			RedirectURI: codeRedir, Scope: scope, ScopeGiven: given, State: "st",
-			CodeChallenge: challengeOf(verifier), CodeChallengeMethod: "S256"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		user, authTime, err := f.svc.Login(ctx, "alice", password, "192.0.2.1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		loc, err := f.svc.IssueCode(ctx, auth, user.ID, authTime)
-		if err != nil {
-			t.Fatal(err)
-		}
-		u, _ := url.Parse(loc)
-		resp, err := f.exchange(t, u.Query().Get("code"), "console", codeRedir, verifier)
+		auth, code := f.codeFor(t, "console", scope, given, "")
+		resp, err := f.exchange(t, code, "console", codeRedir, verifier)
 		if err != nil {
 			t.Fatal(err)
 		}
