@@ -56,7 +56,9 @@ const HashCPUShare = 0.2
 // takes as many slots as its m needs (all of them at most), so that the
 // bound holds for hashes made under older parameters too. After the last
 // hash of a burst (none running, none waiting) the hasher calls its idle
-// function, which returns the burst's garbage to the system.
+// function, which returns the burst's garbage to the system; after each
+// hash, before its slot takes the next, it calls its collect function,
+// which frees the hash's memory for the next one to reuse.
 // Safe for concurrent use.
 type Hasher struct {
 	params     Argon2Params
@@ -67,6 +69,7 @@ type Hasher struct {
 	running    atomic.Int64  // hashes computing or waiting (idle detection)
 	wide       chan struct{} // held by a hash taking more than one slot
 	idle       func()        // after the last hash of a burst; nil: nothing
+	collect    func()        // after each hash, before its slots are free; nil: nothing
 	dummy      string        // verified against when there is no stored hash
 	runs       atomic.Int64  // hashes computed (tests)
 }
@@ -82,6 +85,13 @@ type HashLimits struct {
 	// Idle is called (on its own goroutine) after the last hash of a burst,
 	// when no hash runs or waits; nil: nothing.
 	Idle func()
+	// Collect is called (on its own goroutine) after each hash, before its
+	// slots take the next one, and should free the hash's memory (a
+	// collection, runtime.GC): the next hash then reuses those pages
+	// instead of the heap holding two hashes' worth, which under a memory
+	// limit makes the runtime return pages that the next hash faults back
+	// in. It runs within the slot's rest; nil: nothing.
+	Collect func()
 }
 
 // HashQueuePerSlot bounds the hashes waiting for a slot, per slot: room
@@ -119,7 +129,7 @@ func NewHasher(p Argon2Params, limits HashLimits) (*Hasher, error) {
 	}
 	slots, duty := hashBudget(share, runtime.GOMAXPROCS(0), maxSlots)
 	h := &Hasher{params: p, slots: make(chan struct{}, slots), duty: duty, maxWaiting: int64(HashQueuePerSlot * slots),
-		wide: make(chan struct{}, 1), idle: limits.Idle}
+		wide: make(chan struct{}, 1), idle: limits.Idle, collect: limits.Collect}
 	dummy, err := h.Hash(context.Background(), "baton dummy password")
 	if err != nil {
 		return nil, err
@@ -225,12 +235,26 @@ func (h *Hasher) run(ctx context.Context, memKiB uint32, hash func()) error {
 			<-h.slots
 		}
 	}
-	if rest := restAfter(time.Since(start), h.duty); rest > 0 {
-		time.AfterFunc(rest, release)
+	end := time.Now()
+	rest := restAfter(end.Sub(start), h.duty)
+	if h.collect != nil {
+		go func() {
+			h.collect()
+			after(rest-time.Since(end), release)
+		}()
 	} else {
-		release()
+		after(rest, release)
 	}
 	return nil
+}
+
+// after calls f once d has passed, at once if it has.
+func after(d time.Duration, f func()) {
+	if d > 0 {
+		time.AfterFunc(d, f)
+	} else {
+		f()
+	}
 }
 
 // acquire takes one slot, waiting in the bounded queue when none is free.

@@ -167,3 +167,32 @@ func TestHasherIdleAfterBurst(t *testing.T) {
 	case <-time.After(50 * time.Millisecond):
 	}
 }
+
+// TestHasherCollectsBeforeNextHash: after a hash, collect runs before its
+// slot takes the next one, so the next hash reuses the memory collect
+// freed instead of the heap holding both.
+func TestHasherCollectsBeforeNextHash(t *testing.T) {
+	collecting, finish := make(chan struct{}, 4), make(chan struct{})
+	h := &Hasher{params: Argon2Params{Memory: 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1, maxWaiting: 8,
+		collect: func() { collecting <- struct{}{}; <-finish }}
+	if _, err := h.Hash(t.Context(), "first"); err != nil {
+		t.Fatal(err)
+	}
+	<-collecting // the first hash's collection is running
+	second := make(chan error, 1)
+	go func() { _, err := h.Hash(t.Context(), "second"); second <- err }()
+	for h.waiting.Load() < 1 && h.runs.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if h.runs.Load() != 1 {
+		t.Fatalf("%d hashes ran while the first one's memory was being collected; want 1", h.runs.Load())
+	}
+	close(finish) // collected: the slot is free
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if got := h.runs.Load(); got != 2 {
+		t.Fatalf("runs = %d, want 2", got)
+	}
+	<-collecting // the second hash is collected too
+}

@@ -44,6 +44,9 @@ type Options struct {
 	HashMemory int64
 	// HashIdle is called after the last hash of a burst; nil: nothing.
 	HashIdle func()
+	// HashCollect is called after each hash, before its slot takes the
+	// next, to free the hash's memory (HashLimits.Collect); nil: nothing.
+	HashCollect func()
 	// PageKey keys the CSRF tokens and login tickets of the login and
 	// consent pages; every instance must share it. Empty: a random key
 	// (one instance only).
@@ -94,7 +97,7 @@ func NewService(store models.Store, keys Keys, opts Options, now func() time.Tim
 	case opts.RefreshReuseGrace < 0:
 		return nil, errors.New("oauth: refresh reuse grace must not be negative")
 	}
-	h, err := NewHasher(opts.Argon2, HashLimits{CPUShare: opts.HashCPUShare, Memory: opts.HashMemory, Idle: opts.HashIdle})
+	h, err := NewHasher(opts.Argon2, HashLimits{CPUShare: opts.HashCPUShare, Memory: opts.HashMemory, Idle: opts.HashIdle, Collect: opts.HashCollect})
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -22,22 +23,8 @@ import (
 
 type serveCmd struct{}
 
-// serveGCPercent is the garbage collector's target for the server unless
-// GOGC is set. baton's heap in use is small (about 10 MiB under load) and
-// nearly everything a request allocates is garbage when it ends. Under
-// client_credentials at concurrency 8, Go's default of 100 collected 33
-// times a second and its mark workers took 7 % of the server's CPU; 400
-// collected 8 times a second, for 1.5 %. client_credentials went from
-// 0.38-0.39 to 0.45-0.48 of a bare net/http handler (two pairs,
-// docs/PERFORMANCE.md), for a resident set of 51-62 MiB after a minute of
-// refreshes at c=32.
-const serveGCPercent = 400
-
 // Run starts the server: migrate, load keys, serve until the context ends.
 func (serveCmd) Run(e *env) error {
-	if e.getenv("GOGC") == "" {
-		debug.SetGCPercent(serveGCPercent)
-	}
 	a, err := open(e)
 	if err != nil {
 		return err
@@ -57,6 +44,7 @@ func (serveCmd) Run(e *env) error {
 	svc, err := a.serviceWith(ring, metrics, func(o *oauth.Options) {
 		o.HashMemory = mem.hashMemory
 		o.HashIdle = returner.idle
+		o.HashCollect = runtime.GC
 	})
 	if err != nil {
 		return err
@@ -109,6 +97,17 @@ func (serveCmd) Run(e *env) error {
 // code (memoryCode), that limit, and one more hash allocating while the
 // collector frees the last: about idle + 32 MiB + (slots + 1) × cost.
 //
+// Unless GOGC is set, the collector runs only near the limit (GOGC=off)
+// and after each hash (the hasher's collect hook, runtime.GC), before its
+// slot takes the next: the next hash then reuses the pages the last one
+// freed. A GC target instead (400 before) ran a collection during each
+// hash, as the tiny live heap set a goal under one hash's size, and the
+// runtime returned the freed pages to the system (to honour that goal and
+// the limit), which the next hash faulted back in: password logins at c=4
+// went from 10 to 4–7 /s with three times the page faults. Refreshes keep
+// the few collections a target of 400 gave them: with about 10 MiB live,
+// the heap grows to near the limit (42 MiB by default) between two.
+//
 // The Go limit is, in order: BATON_MEMORY_LIMIT (the container's size)
 // less memoryCode and one hash; GOMEMLIMIT as the runtime reads it; or
 // memoryBase + slots × cost. The slots are at most (limit − memoryBase) /
@@ -129,6 +128,7 @@ type memoryPlan struct {
 	source     string // the variable that set it, or "default"
 	limit      int64  // the Go runtime's limit; 0: memoryBase + slots × cost, set by apply
 	hashMemory int64  // bytes the hashes may hold; 0: as the CPU budget's slots need
+	gcOff      bool   // GOGC is not set: collect near the limit and after each hash only
 }
 
 // planMemory reads the limit from BATON_MEMORY_LIMIT or GOMEMLIMIT (which
@@ -146,8 +146,9 @@ func planMemory(cfg configs.Config, getenv func(string) string) (memoryPlan, err
 		p.stated, p.source = debug.SetMemoryLimit(-1), "GOMEMLIMIT"
 		p.limit, outside = p.stated, 0
 	}
+	p.gcOff = getenv("GOGC") == ""
 	if p.stated == 0 {
-		return memoryPlan{source: "default"}, nil
+		return memoryPlan{source: "default", gcOff: p.gcOff}, nil
 	}
 	if need := outside + memoryBase + hashCost; p.stated < need {
 		return memoryPlan{}, fmt.Errorf("%s: %d MiB does not hold baton and one password hash: it needs at least %d MiB",
@@ -158,13 +159,16 @@ func planMemory(cfg configs.Config, getenv func(string) string) (memoryPlan, err
 }
 
 // apply sets the runtime's memory limit (by default from the hasher's
-// slots) and logs it.
+// slots) and, unless GOGC is set, turns the GC target off; it logs both.
 func (p *memoryPlan) apply(h *oauth.Hasher, log *slog.Logger) {
 	hashKiB := int64(h.Params().Memory)
 	if p.limit == 0 {
 		p.limit = memoryBase + int64(h.Slots())*hashKiB<<10
 	}
 	debug.SetMemoryLimit(p.limit)
+	if p.gcOff {
+		debug.SetGCPercent(-1)
+	}
 	log.Info("memory limit", "source", p.source, "stated_bytes", p.stated, "memory_limit_bytes", p.limit,
 		"memory_limit", fmt.Sprintf("%d MiB", p.limit>>20), "hash_slots", h.Slots(), "hash_memory_kib", hashKiB, "gc_percent", gcPercent())
 }
