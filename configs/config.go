@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -38,6 +39,7 @@ type Config struct {
 	Demo               bool          `env:"BATON_DEMO"`
 	TrustedProxies     string        `env:"BATON_TRUSTED_PROXIES"`
 	PprofAddr          string        `env:"BATON_PPROF_ADDR"`
+	MemoryLimit        string        `env:"BATON_MEMORY_LIMIT"`
 	LogFormat          string        `env:"BATON_LOG_FORMAT"`
 	LogLevel           string        `env:"BATON_LOG_LEVEL"`
 
@@ -256,6 +258,35 @@ func (c Config) Proxies() []string {
 	return out
 }
 
+// MemoryLimitBytes is BATON_MEMORY_LIMIT in bytes; 0 when unset. The
+// syntax is GOMEMLIMIT's: a number of bytes with an optional unit B, KiB,
+// MiB, GiB or TiB (128MiB), or KB, MB, GB (powers of 1000).
+func (c Config) MemoryLimitBytes() (int64, error) {
+	s := strings.TrimSpace(c.MemoryLimit)
+	if s == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		size   int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
+	num, size := s, int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			num, size = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.size
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size such as 128MiB", truncate(s))
+	}
+	if n > math.MaxInt64/size {
+		return 0, fmt.Errorf("%q is too large", truncate(s))
+	}
+	return n * size, nil
+}
+
 // TokenAudience is the "aud" of access tokens: BATON_AUDIENCE or the issuer.
 func (c Config) TokenAudience() string {
 	if c.Audience != "" {
@@ -337,6 +368,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
 			bad("BATON_TRUSTED_PROXIES", "%q is not an IP address or CIDR", truncate(p))
 		}
+	}
+	if _, err := c.MemoryLimitBytes(); err != nil {
+		bad("BATON_MEMORY_LIMIT", "%v", err)
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("BATON_LOG_FORMAT", "%q is not json or text", truncate(c.LogFormat))

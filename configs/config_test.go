@@ -85,6 +85,13 @@ func TestEnvironment(t *testing.T) {
 		{"kek short", "BATON_KEK", "c2hvcnQ=", nil, "BATON_KEK: decodes to 5 bytes"},
 		{"kek not base64", "BATON_KEK", "!!!not-base64!!!", nil, "BATON_KEK: is not base64"},
 		{"admin scope", "BATON_ADMIN_SCOPE", "a b", nil, "BATON_ADMIN_SCOPE"},
+		{"memory limit MiB", "BATON_MEMORY_LIMIT", "128MiB", func(c Config) bool { n, err := c.MemoryLimitBytes(); return err == nil && n == 128<<20 }, ""},
+		{"memory limit GiB", "BATON_MEMORY_LIMIT", "1GiB", func(c Config) bool { n, err := c.MemoryLimitBytes(); return err == nil && n == 1<<30 }, ""},
+		{"memory limit MB", "BATON_MEMORY_LIMIT", "200MB", func(c Config) bool { n, err := c.MemoryLimitBytes(); return err == nil && n == 200e6 }, ""},
+		{"memory limit bytes", "BATON_MEMORY_LIMIT", "134217728", func(c Config) bool { n, err := c.MemoryLimitBytes(); return err == nil && n == 128<<20 }, ""},
+		{"memory limit unit", "BATON_MEMORY_LIMIT", "128M", nil, `BATON_MEMORY_LIMIT: "128M" is not a positive size`},
+		{"memory limit zero", "BATON_MEMORY_LIMIT", "0MiB", nil, "BATON_MEMORY_LIMIT"},
+		{"memory limit huge", "BATON_MEMORY_LIMIT", "99999999999TiB", nil, "BATON_MEMORY_LIMIT: \"99999999999TiB\" is too large"},
 		{"log format", "BATON_LOG_FORMAT", "xml", nil, "BATON_LOG_FORMAT"},
 		{"log level", "BATON_LOG_LEVEL", "loud", nil, "BATON_LOG_LEVEL"},
 	}

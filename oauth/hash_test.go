@@ -9,20 +9,24 @@ import (
 
 func TestHashBudget(t *testing.T) {
 	for _, tt := range []struct {
-		share float64
-		cpus  int
-		slots int
-		duty  float64
+		share    float64
+		cpus     int
+		maxSlots int // what memory allows
+		slots    int
+		duty     float64
 	}{
-		{0.2, 2, 1, 0.4},  // this machine: one hash at a time, hashing 40 % of the time
-		{0.2, 1, 1, 0.2},  // one CPU: a fifth of it
-		{0.2, 16, 4, 0.8}, // 3.2 CPUs' worth: four slots hashing 80 % of the time
-		{0.5, 4, 2, 1},    // exactly two CPUs: two slots, no rest
-		{1, 2, 2, 1},
+		{0.2, 2, 9, 1, 0.4},  // this machine: one hash at a time, hashing 40 % of the time
+		{0.2, 1, 9, 1, 0.2},  // one CPU: a fifth of it
+		{0.2, 16, 9, 4, 0.8}, // 3.2 CPUs' worth: four slots hashing 80 % of the time
+		{0.5, 4, 9, 2, 1},    // exactly two CPUs: two slots, no rest
+		{1, 2, 9, 2, 1},
+		{0.2, 16, 2, 2, 1}, // memory for two hashes: two slots hashing all the time
+		{0.2, 32, 3, 3, 1}, // 6.4 CPUs' worth, memory for three: still three
+		{0.5, 4, 1, 1, 1},  // memory for one
 	} {
-		slots, duty := hashBudget(tt.share, tt.cpus)
+		slots, duty := hashBudget(tt.share, tt.cpus, tt.maxSlots)
 		if slots != tt.slots || duty < tt.duty-1e-9 || duty > tt.duty+1e-9 {
-			t.Errorf("hashBudget(%v, %d) = %d, %v; want %d, %v", tt.share, tt.cpus, slots, duty, tt.slots, tt.duty)
+			t.Errorf("hashBudget(%v, %d, %d) = %d, %v; want %d, %v", tt.share, tt.cpus, tt.maxSlots, slots, duty, tt.slots, tt.duty)
 		}
 	}
 	if got := restAfter(40*time.Millisecond, 0.4); got != 60*time.Millisecond {
@@ -77,4 +81,118 @@ func TestHasherQueueBounded(t *testing.T) {
 	if n := h.waiting.Load(); n != 0 || h.runs.Load() != 0 {
 		t.Fatalf("%d still waiting, %d hashed", n, h.runs.Load())
 	}
+}
+
+// TestHasherMemoryBudget: the slots are at most what the memory budget
+// holds, and a budget that does not hold one hash is refused.
+func TestHasherMemoryBudget(t *testing.T) {
+	p := Argon2Params{Memory: 64, Time: 1, Threads: 1}
+	h, err := NewHasher(p, HashLimits{CPUShare: 1, Memory: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Slots() != 1 {
+		t.Errorf("%d slots within memory for one hash", h.Slots())
+	}
+	if _, err := NewHasher(p, HashLimits{CPUShare: 1, Memory: 63 << 10}); err == nil {
+		t.Error("a memory budget smaller than one hash was accepted")
+	}
+}
+
+// TestHasherWideHashTakesItsMemory verifies a stored hash whose memory cost
+// is three slots' while one slot is busy: it waits until it holds three
+// slots, and no narrow hash runs beside it meanwhile.
+func TestHasherWideHashTakesItsMemory(t *testing.T) {
+	p := Argon2Params{Memory: 64, Time: 1, Threads: 1}
+	h := &Hasher{params: p, slots: make(chan struct{}, 4), duty: 1, maxWaiting: 8, wide: make(chan struct{}, 1)}
+	wide := &Hasher{params: Argon2Params{Memory: 3 * 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1, maxWaiting: 1}
+	stored, err := wide.Hash(t.Context(), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := h.slotsFor(3 * 64); n != 3 {
+		t.Fatalf("a hash of three slots' memory takes %d slots", n)
+	}
+	if n := h.slotsFor(100 * 64); n != 4 {
+		t.Fatalf("a hash of more memory than all slots takes %d slots, want all 4", n)
+	}
+	h.slots <- struct{}{} // one slot busy
+	h.slots <- struct{}{} // and another: one is free, the wide hash needs three
+	done := make(chan bool, 1)
+	go func() {
+		ok, err := h.Verify(t.Context(), stored, "pw")
+		done <- ok && err == nil
+	}()
+	for len(h.slots) < 3 {
+		time.Sleep(time.Millisecond) // until it holds the free slot
+	}
+	select {
+	case <-done:
+		t.Fatal("the wide hash ran in one free slot")
+	case <-time.After(20 * time.Millisecond):
+	}
+	<-h.slots // one busy slot frees: now three are free
+	if !<-done {
+		t.Fatal("the wide hash did not verify")
+	}
+	if len(h.slots) != 1 {
+		t.Fatalf("%d slots held after the wide hash, want the 1 still busy", len(h.slots))
+	}
+}
+
+// TestHasherIdleAfterBurst: idle is called once the last hash of a burst
+// is done, not while hashes still wait.
+func TestHasherIdleAfterBurst(t *testing.T) {
+	idle := make(chan struct{}, 16)
+	h := &Hasher{params: Argon2Params{Memory: 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1, maxWaiting: 8,
+		idle: func() { idle <- struct{}{} }}
+	h.slots <- struct{}{} // busy: the burst queues
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() { _, err := h.Hash(t.Context(), "pw"); errs <- err }()
+	}
+	for h.waiting.Load() < 4 {
+		time.Sleep(time.Millisecond)
+	}
+	<-h.slots // free the slot: the four hash one by one
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-idle
+	select {
+	case <-idle:
+		t.Fatal("idle called more than once for one burst")
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// TestHasherCollectsBeforeNextHash: after a hash, collect runs before its
+// slot takes the next one, so the next hash reuses the memory collect
+// freed instead of the heap holding both.
+func TestHasherCollectsBeforeNextHash(t *testing.T) {
+	collecting, finish := make(chan struct{}, 4), make(chan struct{})
+	h := &Hasher{params: Argon2Params{Memory: 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1, maxWaiting: 8,
+		collect: func() { collecting <- struct{}{}; <-finish }}
+	if _, err := h.Hash(t.Context(), "first"); err != nil {
+		t.Fatal(err)
+	}
+	<-collecting // the first hash's collection is running
+	second := make(chan error, 1)
+	go func() { _, err := h.Hash(t.Context(), "second"); second <- err }()
+	for h.waiting.Load() < 1 && h.runs.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if h.runs.Load() != 1 {
+		t.Fatalf("%d hashes ran while the first one's memory was being collected; want 1", h.runs.Load())
+	}
+	close(finish) // collected: the slot is free
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if got := h.runs.Load(); got != 2 {
+		t.Fatalf("runs = %d, want 2", got)
+	}
+	<-collecting // the second hash is collected too
 }

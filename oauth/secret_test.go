@@ -31,7 +31,7 @@ func TestSealedSuccessor(t *testing.T) {
 }
 
 func TestHasher(t *testing.T) {
-	h, err := NewHasher(Argon2Params{Memory: 64, Time: 1, Threads: 1}, 0)
+	h, err := NewHasher(Argon2Params{Memory: 64, Time: 1, Threads: 1}, HashLimits{})
 	if err != nil {
 		t.Fatal(err)
 	}

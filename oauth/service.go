@@ -39,6 +39,14 @@ type Options struct {
 	AuditRetention time.Duration
 	Argon2         Argon2Params // zero: the default cost
 	HashCPUShare   float64      // share of the CPUs hashing may take; zero: HashCPUShare
+	// HashMemory bounds the argon2id memory live at once (bytes); zero:
+	// the CPU budget's slots bound it.
+	HashMemory int64
+	// HashIdle is called after the last hash of a burst; nil: nothing.
+	HashIdle func()
+	// HashCollect is called after each hash, before its slot takes the
+	// next, to free the hash's memory (HashLimits.Collect); nil: nothing.
+	HashCollect func()
 	// PageKey keys the CSRF tokens and login tickets of the login and
 	// consent pages; every instance must share it. Empty: a random key
 	// (one instance only).
@@ -94,7 +102,7 @@ func NewService(store models.Store, keys Keys, opts Options, now func() time.Tim
 	case opts.RefreshReuseGrace < 0:
 		return nil, errors.New("oauth: refresh reuse grace must not be negative")
 	}
-	h, err := NewHasher(opts.Argon2, opts.HashCPUShare)
+	h, err := NewHasher(opts.Argon2, HashLimits{CPUShare: opts.HashCPUShare, Memory: opts.HashMemory, Idle: opts.HashIdle, Collect: opts.HashCollect})
 	if err != nil {
 		return nil, err
 	}

@@ -90,11 +90,12 @@ func withRing(e *env, fn func(*app, *keys.Ring) error) error {
 
 // service builds the oauth service; keys may be nil for account commands.
 func (a *app) service(keys oauth.Keys) (*oauth.Service, error) {
-	return a.serviceWith(keys, nil)
+	return a.serviceWith(keys, nil, nil)
 }
 
-// serviceWith builds the oauth service feeding the metrics.
-func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics) (*oauth.Service, error) {
+// serviceWith builds the oauth service feeding the metrics; edit, when
+// not nil, changes the options first.
+func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics, edit func(*oauth.Options)) (*oauth.Service, error) {
 	var pageKey, refreshKey []byte
 	if keys != nil { // serving: the pages' CSRF key and the refresh tokens' MAC key, shared by every instance
 		kek, err := a.kek()
@@ -108,7 +109,7 @@ func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics) (*oauth.Servic
 			return nil, fmt.Errorf("derive refresh key: %w", err)
 		}
 	}
-	return oauth.NewService(a.store, keys, oauth.Options{
+	opts := oauth.Options{
 		PageKey:            pageKey,
 		RefreshKey:         refreshKey,
 		Issuer:             a.cfg.Issuer,
@@ -121,7 +122,11 @@ func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics) (*oauth.Servic
 		AdminScope:         a.cfg.AdminScope,
 		AuditRetention:     a.cfg.AuditRetention,
 		Metrics:            metrics,
-	}, time.Now, a.log)
+	}
+	if edit != nil {
+		edit(&opts)
+	}
+	return oauth.NewService(a.store, keys, opts, time.Now, a.log)
 }
 
 // ring loads the signing keys, creating the first ones on a new database.

@@ -124,7 +124,7 @@ func TestClientAdminCommands(t *testing.T) {
 
 			// rotate-secret: the new secret verifies, the old one no more.
 			ok(second+"\n", "client", "rotate-secret", "--id", "svc", "--secret-stdin")
-			h, err := oauth.NewHasher(oauth.Argon2Params{}, 0)
+			h, err := oauth.NewHasher(oauth.Argon2Params{}, oauth.HashLimits{})
 			if err != nil {
 				t.Fatal(err)
 			}

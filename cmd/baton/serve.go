@@ -8,34 +8,23 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/batonhq/baton/configs"
 	"github.com/batonhq/baton/handlers"
 	"github.com/batonhq/baton/keys"
+	"github.com/batonhq/baton/oauth"
 	"github.com/batonhq/baton/oauth/resource"
 	"github.com/batonhq/baton/web"
 )
 
 type serveCmd struct{}
 
-// serveGCPercent is the garbage collector's target for the server unless
-// GOGC is set. baton's heap in use is small (about 10 MiB under load) and
-// nearly everything a request allocates is garbage when it ends. Under
-// client_credentials at concurrency 8, Go's default of 100 collected 33
-// times a second and its mark workers took 7 % of the server's CPU; 400
-// collected 8 times a second, for 1.5 %. client_credentials went from
-// 0.38-0.39 to 0.45-0.48 of a bare net/http handler (two pairs,
-// docs/PERFORMANCE.md), for a resident set of 51-62 MiB after a minute of
-// refreshes at c=32.
-const serveGCPercent = 400
-
 // Run starts the server: migrate, load keys, serve until the context ends.
 func (serveCmd) Run(e *env) error {
-	if e.getenv("GOGC") == "" {
-		debug.SetGCPercent(serveGCPercent)
-	}
 	a, err := open(e)
 	if err != nil {
 		return err
@@ -50,10 +39,20 @@ func (serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	svc, err := a.serviceWith(ring, metrics)
+	mem, err := planMemory(a.cfg, e.getenv)
 	if err != nil {
 		return err
 	}
+	returner := &memoryReturner{every: returnMemoryEvery, free: debug.FreeOSMemory}
+	svc, err := a.serviceWith(ring, metrics, func(o *oauth.Options) {
+		o.HashMemory = mem.hashMemory
+		o.HashIdle = returner.idle
+		o.HashCollect = runtime.GC
+	})
+	if err != nil {
+		return err
+	}
+	mem.apply(svc.Hasher(), a.log)
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("BATON_ADDR: listen: %w", err)
@@ -124,6 +123,132 @@ func (a *app) serveInternal(ctx context.Context, cfg handlers.Config) (*sync.Wai
 		}
 	})
 	return &wg, nil
+}
+
+// Memory (docs/PERFORMANCE.md, "Memory"). The hash slots bound how many
+// argon2id hashes hold their memory cost at once, and the Go runtime's
+// memory limit (debug.SetMemoryLimit) makes the collector free a finished
+// hash's memory before the heap grows past memoryBase + slots × cost,
+// whatever GOGC says. The resident set is then at most the binary's mapped
+// code (memoryCode), that limit, and one more hash allocating while the
+// collector frees the last: about idle + 32 MiB + (slots + 1) × cost.
+//
+// Unless GOGC is set, the collector runs only near the limit (GOGC=off)
+// and after each hash (the hasher's collect hook, runtime.GC), before its
+// slot takes the next: the next hash then reuses the pages the last one
+// freed. A GC target instead (400 before) ran a collection during each
+// hash, as the tiny live heap set a goal under one hash's size, and the
+// runtime returned the freed pages to the system (to honour that goal and
+// the limit), which the next hash faulted back in: password logins at c=4
+// went from 10 to 4–7 /s with three times the page faults. Refreshes keep
+// the few collections a target of 400 gave them: with about 10 MiB live,
+// the heap grows to near the limit (42 MiB by default) between two.
+//
+// The Go limit is, in order: BATON_MEMORY_LIMIT (the container's size)
+// less memoryCode and one hash; GOMEMLIMIT as the runtime reads it; or
+// memoryBase + slots × cost. The slots are at most (limit − memoryBase) /
+// cost, and start-up fails if not even one fits.
+const (
+	memoryBase = 32 << 20 // idle heap, requests in flight, the collector's slack
+	memoryCode = 24 << 20 // the binary's code and data as mapped (RssFile)
+)
+
+// returnMemoryEvery is how often, at most, memory freed after a burst of
+// hashes is returned to the system (debug.FreeOSMemory: a collection and a
+// scavenge of the freed pages).
+const returnMemoryEvery = 2 * time.Second
+
+// memoryPlan is the memory limit baton runs under.
+type memoryPlan struct {
+	stated     int64  // BATON_MEMORY_LIMIT or GOMEMLIMIT; 0: neither
+	source     string // the variable that set it, or "default"
+	limit      int64  // the Go runtime's limit; 0: memoryBase + slots × cost, set by apply
+	hashMemory int64  // bytes the hashes may hold; 0: as the CPU budget's slots need
+	gcOff      bool   // GOGC is not set: collect near the limit and after each hash only
+}
+
+// planMemory reads the limit from BATON_MEMORY_LIMIT or GOMEMLIMIT (which
+// the runtime has parsed already) and checks that it holds baton and one
+// password hash.
+func planMemory(cfg configs.Config, getenv func(string) string) (memoryPlan, error) {
+	stated, err := cfg.MemoryLimitBytes() // validated by configs
+	if err != nil {
+		return memoryPlan{}, err
+	}
+	hashCost := int64(oauth.DefaultArgon2().Memory) << 10
+	p := memoryPlan{stated: stated, source: "BATON_MEMORY_LIMIT", limit: stated - memoryCode - hashCost}
+	outside := memoryCode + hashCost
+	if stated == 0 && getenv("GOMEMLIMIT") != "" {
+		p.stated, p.source = debug.SetMemoryLimit(-1), "GOMEMLIMIT"
+		p.limit, outside = p.stated, 0
+	}
+	p.gcOff = getenv("GOGC") == ""
+	if p.stated == 0 {
+		return memoryPlan{source: "default", gcOff: p.gcOff}, nil
+	}
+	if need := outside + memoryBase + hashCost; p.stated < need {
+		return memoryPlan{}, fmt.Errorf("%s: %d MiB does not hold baton and one password hash: it needs at least %d MiB",
+			p.source, p.stated>>20, (need+1<<20-1)>>20)
+	}
+	p.hashMemory = p.limit - memoryBase
+	return p, nil
+}
+
+// apply sets the runtime's memory limit (by default from the hasher's
+// slots) and, unless GOGC is set, turns the GC target off; it logs both.
+func (p *memoryPlan) apply(h *oauth.Hasher, log *slog.Logger) {
+	hashKiB := int64(h.Params().Memory)
+	if p.limit == 0 {
+		p.limit = memoryBase + int64(h.Slots())*hashKiB<<10
+	}
+	debug.SetMemoryLimit(p.limit)
+	if p.gcOff {
+		debug.SetGCPercent(-1)
+	}
+	log.Info("memory limit", "source", p.source, "stated_bytes", p.stated, "memory_limit_bytes", p.limit,
+		"memory_limit", fmt.Sprintf("%d MiB", p.limit>>20), "hash_slots", h.Slots(), "hash_memory_kib", hashKiB, "gc_percent", gcPercent())
+}
+
+// gcPercent reads the collector's target without changing it.
+func gcPercent() int {
+	v := debug.SetGCPercent(100)
+	debug.SetGCPercent(v)
+	return v
+}
+
+// memoryReturner returns freed memory to the system after the last hash of
+// a burst: at most once per every, a call within that time deferred to its
+// end, so that a run of bursts costs one collection per interval.
+type memoryReturner struct {
+	every   time.Duration
+	free    func()
+	mu      sync.Mutex
+	last    time.Time
+	pending bool
+}
+
+// idle is the hasher's idle hook.
+func (r *memoryReturner) idle() {
+	r.mu.Lock()
+	if r.pending {
+		r.mu.Unlock()
+		return
+	}
+	wait := r.every - time.Since(r.last)
+	if wait > 0 {
+		r.pending = true
+		r.mu.Unlock()
+		time.AfterFunc(wait, func() {
+			r.mu.Lock()
+			r.pending = false
+			r.mu.Unlock()
+			r.idle()
+		})
+		return
+	}
+	r.last = time.Now()
+	r.mu.Unlock()
+	r.free()
 }
 
 // readiness reports whether this instance can issue tokens: the database
