@@ -88,6 +88,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	admin.DELETE("/sessions", sessions.revokeAll)
 	admin.DELETE("/sessions/:id", sessions.revokeOne)
 	mountAdminClients(admin, cfg.Service, cfg.Log)
+	admin.GET("/openapi.json", serveOpenAPI)
 	if cfg.Demo != nil {
 		if err := cfg.Demo.mount(r); err != nil {
 			return nil, fmt.Errorf("handlers: demo: %w", err)
