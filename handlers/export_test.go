@@ -5,3 +5,6 @@ var (
 	TokenRequestSeeds = tokenRequestSeeds
 	ClientAuthSeeds   = clientAuthSeeds
 )
+
+// OpenAPIDocument is the embedded admin API document.
+var OpenAPIDocument = openAPIDocument

@@ -93,6 +93,7 @@ func mountAdmin(r gin.IRouter, cfg Config) {
 	admin.DELETE("/sessions", sessions.revokeAll)
 	admin.DELETE("/sessions/:id", sessions.revokeOne)
 	mountAdminClients(admin, cfg.Service, cfg.Log)
+	admin.GET("/openapi.json", serveOpenAPI)
 	mountAdminUsers(admin, cfg.Service, cfg.Log)
 }
 
