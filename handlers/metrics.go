@@ -28,6 +28,7 @@ type Metrics struct {
 	throttled     prometheus.Counter
 	dbUnavailable prometheus.Counter
 	keyRotations  prometheus.Counter
+	hashWait      prometheus.Histogram
 }
 
 var _ oauth.Metrics = (*Metrics)(nil)
@@ -56,6 +57,9 @@ func NewMetrics(activeKeyAge func() float64) *Metrics {
 			Help: "Spent refresh tokens presented outside the grace window: sessions revoked."}),
 		sessionsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baton_sessions_ended_total",
 			Help: "Sessions ended, by reason."}, []string{"reason"}),
+		hashWait: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "baton_hash_wait_seconds",
+			Help:    "How long password and client-secret hashes waited for a slot of the hashing budget.",
+			Buckets: []float64{.001, .01, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
 		throttled: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_login_throttled_total",
 			Help: "Password logins and client secrets refused by the throttle (429)."}),
 		dbUnavailable: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_database_unavailable_total",
@@ -64,7 +68,7 @@ func NewMetrics(activeKeyAge func() float64) *Metrics {
 			Help: "Signing-key rotations this instance performed."}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.tokens, m.tokenErrors, m.rotations, m.graceReplays,
-		m.reuse, m.sessionsEnded, m.throttled, m.dbUnavailable, m.keyRotations,
+		m.reuse, m.sessionsEnded, m.throttled, m.dbUnavailable, m.keyRotations, m.hashWait,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
 		f(c)
 	}
@@ -86,6 +90,9 @@ func (m *Metrics) SessionsEnded(reason string, n int) {
 	}
 }
 func (m *Metrics) LoginThrottled() { m.throttled.Inc() }
+
+// HashWaited observes a hash's wait for its slot.
+func (m *Metrics) HashWaited(d time.Duration) { m.hashWait.Observe(d.Seconds()) }
 
 // KeyRotated counts a rotation this instance performed.
 func (m *Metrics) KeyRotated() { m.keyRotations.Inc() }

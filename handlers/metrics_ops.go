@@ -30,6 +30,13 @@ type DBStats interface {
 	Stats() sql.DBStats
 }
 
+// WatchHashQueue exposes baton_hash_queue_depth, the hashes waiting for a
+// slot of the hashing budget, read from depth on each scrape. Call it once.
+func (m *Metrics) WatchHashQueue(depth func() float64) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "baton_hash_queue_depth",
+		Help: "Password and client-secret hashes waiting for a slot of the hashing budget now."}, depth))
+}
+
 // WatchDatabase exposes the store's connection pool, read on each scrape.
 // Call it once.
 func (m *Metrics) WatchDatabase(db DBStats) {

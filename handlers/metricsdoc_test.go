@@ -66,6 +66,7 @@ func TestEveryMetricIsDocumented(t *testing.T) {
 	s := newServer(t, store)
 	s.metrics.SetBuildInfo("v0.0.0-test", "abc123")
 	s.metrics.WatchDatabase(store) // *gormstore.Store is a handlers.DBStats
+	s.metrics.WatchHashQueue(func() float64 { return 0 })
 	s.metrics.TokenIssued("password")
 	s.metrics.TokenRefused("password", "invalid_grant")
 	s.metrics.SessionsEnded("logout", 1)

@@ -17,7 +17,7 @@ func (s *Service) BlockHashing() (unblock func()) {
 }
 
 // HashWaiters reports how many hashes wait for a slot.
-func (s *Service) HashWaiters() int64 { return s.hasher.waiting.Load() }
+func (s *Service) HashWaiters() int64 { return s.hasher.Waiting() }
 
 // SecretWaiters reports how many callers wait for shared client-secret
 // verifications.

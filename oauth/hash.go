@@ -64,14 +64,15 @@ type Hasher struct {
 	params     Argon2Params
 	slots      chan struct{}
 	duty       float64
-	maxWaiting int64         // hashes that may wait for a slot
-	waiting    atomic.Int64  // hashes waiting for a slot
-	running    atomic.Int64  // hashes computing or waiting (idle detection)
-	wide       chan struct{} // held by a hash taking more than one slot
-	idle       func()        // after the last hash of a burst; nil: nothing
-	collect    func()        // after each hash, before its slots are free; nil: nothing
-	dummy      string        // verified against when there is no stored hash
-	runs       atomic.Int64  // hashes computed (tests)
+	maxWaiting int64               // hashes that may wait for a slot
+	waiting    atomic.Int64        // hashes waiting for a slot
+	running    atomic.Int64        // hashes computing or waiting (idle detection)
+	wide       chan struct{}       // held by a hash taking more than one slot
+	idle       func()              // after the last hash of a burst; nil: nothing
+	collect    func()              // after each hash, before its slots are free; nil: nothing
+	waited     func(time.Duration) // how long each hash waited for its slot; nil: nothing
+	dummy      string              // verified against when there is no stored hash
+	runs       atomic.Int64        // hashes computed (tests)
 }
 
 // HashLimits bound password and secret hashing.
@@ -92,6 +93,10 @@ type HashLimits struct {
 	// limit makes the runtime return pages that the next hash faults back
 	// in. It runs within the slot's rest; nil: nothing.
 	Collect func()
+	// Waited is told how long each hash waited for its slot (zero when one
+	// was free); nil: nothing. It runs on the hashing goroutine: keep it
+	// cheap (a histogram observation).
+	Waited func(time.Duration)
 }
 
 // HashQueuePerSlot bounds the hashes waiting for a slot, per slot: room
@@ -129,7 +134,7 @@ func NewHasher(p Argon2Params, limits HashLimits) (*Hasher, error) {
 	}
 	slots, duty := hashBudget(share, runtime.GOMAXPROCS(0), maxSlots)
 	h := &Hasher{params: p, slots: make(chan struct{}, slots), duty: duty, maxWaiting: int64(HashQueuePerSlot * slots),
-		wide: make(chan struct{}, 1), idle: limits.Idle, collect: limits.Collect}
+		wide: make(chan struct{}, 1), idle: limits.Idle, collect: limits.Collect, waited: limits.Waited}
 	dummy, err := h.Hash(context.Background(), "baton dummy password")
 	if err != nil {
 		return nil, err
@@ -261,6 +266,7 @@ func after(d time.Duration, f func()) {
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
+		h.observeWait(0)
 		return nil
 	default:
 	}
@@ -269,13 +275,24 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		return errHasherBusy
 	}
 	defer h.waiting.Add(-1)
+	start := time.Now()
 	select {
 	case h.slots <- struct{}{}:
+		h.observeWait(time.Since(start))
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
+
+func (h *Hasher) observeWait(d time.Duration) {
+	if h.waited != nil {
+		h.waited(d)
+	}
+}
+
+// Waiting reports how many hashes wait for a slot now (the queue's depth).
+func (h *Hasher) Waiting() int64 { return h.waiting.Load() }
 
 // slotsFor is how many slots a hash of memKiB holds: its memory over a
 // slot's, rounded up, and all of them at most.

@@ -1,5 +1,7 @@
 package oauth
 
+import "time"
+
 // Metrics receives the protocol's events, for counters. Implementations
 // are safe for concurrent use; a nil Metrics in Options counts nothing.
 type Metrics interface {
@@ -11,6 +13,9 @@ type Metrics interface {
 	// SessionsEnded counts sessions revoked or found expired, by reason.
 	SessionsEnded(reason string, n int)
 	LoginThrottled()
+	// HashWaited observes how long a password or secret hash waited for
+	// a slot of the hashing budget.
+	HashWaited(time.Duration)
 }
 
 type noMetrics struct{}
@@ -22,3 +27,4 @@ func (noMetrics) GraceReplay()                {}
 func (noMetrics) ReuseDetected()              {}
 func (noMetrics) SessionsEnded(string, int)   {}
 func (noMetrics) LoginThrottled()             {}
+func (noMetrics) HashWaited(time.Duration)    {}

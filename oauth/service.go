@@ -102,7 +102,7 @@ func NewService(store models.Store, keys Keys, opts Options, now func() time.Tim
 	case opts.RefreshReuseGrace < 0:
 		return nil, errors.New("oauth: refresh reuse grace must not be negative")
 	}
-	h, err := NewHasher(opts.Argon2, HashLimits{CPUShare: opts.HashCPUShare, Memory: opts.HashMemory, Idle: opts.HashIdle, Collect: opts.HashCollect})
+	h, err := NewHasher(opts.Argon2, HashLimits{CPUShare: opts.HashCPUShare, Memory: opts.HashMemory, Idle: opts.HashIdle, Collect: opts.HashCollect, Waited: opts.Metrics.HashWaited})
 	if err != nil {
 		return nil, err
 	}

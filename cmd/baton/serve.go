@@ -53,6 +53,7 @@ func (serveCmd) Run(e *env) error {
 		return err
 	}
 	mem.apply(svc.Hasher(), a.log)
+	metrics.WatchHashQueue(func() float64 { return float64(svc.Hasher().Waiting()) })
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("BATON_ADDR: listen: %w", err)
