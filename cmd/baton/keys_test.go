@@ -166,7 +166,7 @@ func buildBaton(t *testing.T) string {
 type process struct {
 	base string
 	cmd  *exec.Cmd
-	logs *bytes.Buffer
+	logs *syncWriter // its stderr, written while the test reads it
 }
 
 func startProcess(t *testing.T, bin string, e environ) *process {
@@ -182,8 +182,8 @@ func startProcessAt(t *testing.T, bin string, e environ, addr string) *process {
 	for k, v := range e {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	p := &process{base: "http://" + addr, cmd: cmd, logs: &bytes.Buffer{}}
-	cmd.Stdout, cmd.Stderr = io.Discard, &syncWriter{w: p.logs}
+	p := &process{base: "http://" + addr, cmd: cmd, logs: &syncWriter{w: &bytes.Buffer{}}}
+	cmd.Stdout, cmd.Stderr = io.Discard, p.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
