@@ -87,7 +87,14 @@ func mustWait(records []models.LoginFailure, now time.Time) (time.Duration, stri
 		if now.Sub(r.LastAt) >= failureWindow {
 			continue // forgotten
 		}
-		if d := r.LastAt.Add(backoff(r.Failures, freeFailures(r.Key))).Sub(now); d > wait {
+		b := backoff(r.Failures, freeFailures(r.Key))
+		if b == 0 {
+			// Within the free failures nothing waits, even when a
+			// concurrent attempt (another request or instance) counted
+			// itself at a later instant than this one's now.
+			continue
+		}
+		if d := r.LastAt.Add(b).Sub(now); d > wait {
 			wait, key = d, r.Key
 		}
 	}
