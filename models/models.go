@@ -224,7 +224,8 @@ type Store interface {
 	// beyond maxPerUser (counting the new one) end with EndReplaced in the
 	// same transaction, under a lock on the user, so that concurrent logins
 	// never leave more than maxPerUser live sessions. It returns the ids of
-	// the sessions it ended.
+	// the sessions it ended. ErrNotFound if the user or the client does not
+	// exist (deleted while the login was under way).
 	CreateSession(ctx context.Context, s Session, maxPerUser int) ([]string, error)
 	// Session returns the session; ErrNotFound if none.
 	Session(ctx context.Context, id string) (Session, error)

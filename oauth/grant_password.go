@@ -84,7 +84,11 @@ func (s *Service) startSession(ctx context.Context, userID, clientID string, sco
 	}
 	refresh := s.refreshKey.mint(sess.ID, 1, nonce)
 	replaced, err := s.store.CreateSession(ctx, sess, s.opts.MaxSessionsPerUser)
-	if err != nil {
+	switch {
+	case errors.Is(err, models.ErrNotFound):
+		// The user (or the client) was deleted while the login was under way.
+		return models.Session{}, "", ErrInvalidGrant.Describe("the user can no longer log in")
+	case err != nil:
 		return models.Session{}, "", fmt.Errorf("create session: %w", err)
 	}
 	s.log.InfoContext(ctx, "session started", "session_id", sess.ID, "user_id", userID, "client_id", clientID)

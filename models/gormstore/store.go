@@ -194,6 +194,10 @@ func translate(err error) error {
 		return models.ErrNotFound
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("%w: %w", models.ErrAlreadyExists, err)
+	case errors.Is(err, gorm.ErrForeignKeyViolated):
+		// A row that names one that is gone (a user or client deleted
+		// while a login was under way).
+		return fmt.Errorf("%w: %w", models.ErrNotFound, err)
 	case unavailable(err):
 		return fmt.Errorf("%w: %w", models.ErrUnavailable, err)
 	}
