@@ -54,13 +54,9 @@ func (r tokenRow) model() models.RefreshToken {
 		SpentAt: r.SpentAt.Time(), SuccessorHash: r.SuccessorHash}
 }
 
-func newTokenRow(t models.RefreshToken) tokenRow {
-	return tokenRow{Hash: t.Hash, SessionID: t.SessionID, CreatedAt: toMicros(t.CreatedAt),
-		SpentAt: toMicros(t.SpentAt), SuccessorHash: t.SuccessorHash}
-}
-
-// CreateSession stores a session and its first refresh token atomically,
-// ending the user's oldest live sessions beyond maxPerUser.
+// CreateSession stores a session, whose first refresh token is its
+// generation and nonce check (no token row), ending the user's oldest live
+// sessions beyond maxPerUser in the same transaction.
 func (s *Store) CreateSession(ctx context.Context, sess models.Session, maxPerUser int) ([]string, error) {
 	row := sessionRow{ID: sess.ID, UserID: sess.UserID, ClientID: sess.ClientID, Scope: sess.Scope,
 		CreatedAt: toMicros(sess.CreatedAt), LastUsedAt: toMicros(sess.LastUsedAt), ExpiresAt: toMicros(sess.ExpiresAt),

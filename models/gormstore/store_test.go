@@ -2,7 +2,6 @@ package gormstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -170,12 +169,6 @@ func BenchmarkRotate(b *testing.B) {
 			})
 		}
 	}
-}
-
-func randomBytes() []byte {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return b
 }
 
 // TestTranslateOnce: an error that went through Store.retry (which
