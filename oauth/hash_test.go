@@ -106,7 +106,9 @@ func TestHasherMemoryBudget(t *testing.T) {
 // TestHasherWideHashTakesItsMemory verifies a stored hash whose memory cost
 // is three slots' while one slot is busy: it waits until it holds three
 // slots, and no narrow hash runs beside it meanwhile.
-func TestHasherWideHashTakesItsMemory(t *testing.T) { synctest.Test(t, testHasherWideHashTakesItsMemory) }
+func TestHasherWideHashTakesItsMemory(t *testing.T) {
+	synctest.Test(t, testHasherWideHashTakesItsMemory)
+}
 
 func testHasherWideHashTakesItsMemory(t *testing.T) {
 	p := Argon2Params{Memory: 64, Time: 1, Threads: 1}
@@ -182,7 +184,9 @@ func testHasherIdleAfterBurst(t *testing.T) {
 // TestHasherCollectsBeforeNextHash: after a hash, collect runs before its
 // slot takes the next one, so the next hash reuses the memory collect
 // freed instead of the heap holding both.
-func TestHasherCollectsBeforeNextHash(t *testing.T) { synctest.Test(t, testHasherCollectsBeforeNextHash) }
+func TestHasherCollectsBeforeNextHash(t *testing.T) {
+	synctest.Test(t, testHasherCollectsBeforeNextHash)
+}
 
 func testHasherCollectsBeforeNextHash(t *testing.T) {
 	collecting, finish := make(chan struct{}, 4), make(chan struct{})
