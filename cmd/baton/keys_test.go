@@ -49,7 +49,7 @@ func fetchJWKS(t *testing.T, base string) jose.JSONWebKeySet {
 
 // verifyWith checks a token's signature against a key set; it returns the kid.
 func verifyWith(token string, set jose.JSONWebKeySet) (string, error) {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
 	if err != nil {
 		return "", err
 	}
@@ -373,7 +373,7 @@ func issueToken(base string) (tokenInfo, error) {
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
 		return tokenInfo{}, fmt.Errorf("token endpoint: %d %v", resp.StatusCode, err)
 	}
-	jws, err := jose.ParseSigned(out.AccessToken, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(out.AccessToken, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return tokenInfo{}, err
 	}
