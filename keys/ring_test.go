@@ -351,7 +351,7 @@ func TestVerify(t *testing.T) {
 	flattened := fmt.Sprintf(`{"protected":%q,"payload":%q,"signature":%q}`, parts[0], parts[1], parts[2])
 	general := fmt.Sprintf(`{"payload":%q,"signatures":[{"protected":%q,"signature":%q}]}`, parts[1], parts[0], parts[2])
 	for _, tok := range []string{flattened, general} {
-		if _, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
+		if _, err := jose.ParseSignedJSON(tok, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
 			t.Fatalf("go-jose does not parse %s: %v", tok, err)
 		}
 	}
