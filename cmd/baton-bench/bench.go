@@ -22,8 +22,8 @@ import (
 	"time"
 )
 
-// benchCmd is the load tool: it drives a running baton and prints
-// throughput, latency percentiles and errors by status.
+// benchCmd is the command line of the load tool: it drives a running baton
+// and prints throughput, latency percentiles and errors by status.
 type benchCmd struct {
 	URL         string        `default:"http://127.0.0.1:8080" help:"baton's base URL."`
 	Mode        string        `required:"" enum:"password,refresh,codeflow,client_credentials,jwks,introspect" help:"What to drive: password, refresh, codeflow (authorize, login page, code, token), client_credentials, jwks or introspect."`
@@ -425,7 +425,7 @@ func (c *benchConn) token(ctx context.Context, req *http.Request) (int, tokenBod
 // baseline measures a trivial net/http server answering the bytes baton
 // answers (the JWKS, or a token response to a form POST), in the same run,
 // so that the two figures share the machine's state. The server runs in a
-// process of its own (bench-baseline), as baton does: served from inside
+// process of its own (baseline-server), as baton does: served from inside
 // the load tool, it would trade requests with the client within one Go
 // scheduler and look faster than any separate server can be.
 func (l *loader) baseline(ctx context.Context) (benchResult, error) {
@@ -450,7 +450,7 @@ func (l *loader) baseline(ctx context.Context) (benchResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	lifetime := l.cmd.Duration + 5*time.Minute
-	cmd := exec.CommandContext(ctx, exe, "bench-baseline", "--content-type", contentType, "--lifetime", lifetime.String())
+	cmd := exec.CommandContext(ctx, exe, baselineArg, "--content-type", contentType, "--lifetime", lifetime.String())
 	cmd.Stdin = bytes.NewReader(body)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -480,7 +480,7 @@ func (l *loader) baseline(ctx context.Context) (benchResult, error) {
 	return base.measure(ctx, "baseline", workers), nil
 }
 
-// benchBaselineCmd is the baseline server of `bench --baseline`: a bare
+// benchBaselineCmd is the baseline server of `--baseline`: a bare
 // net/http handler answering the bytes read from stdin to every request
 // (parsing the form of a POST, as a token endpoint must). It prints its
 // address and serves until it is killed or its lifetime ends.
