@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -157,6 +159,27 @@ func TestBenchLetsLoginsFinish(t *testing.T) {
 			"--client", client, "--username", "carol", "--users", "4", "--password-stdin")
 		if len(res.Errors) != 0 || res.Requests == 0 {
 			t.Fatalf("run %d, %s: %+v", run, mode, res)
+		}
+	}
+}
+
+// TestFormPostWritesWhatNetHTTPWrites: the refresh mode's request, its head
+// written once per body length, is byte for byte what net/http writes.
+func TestFormPostWritesWhatNetHTTPWrites(t *testing.T) {
+	base, _ := url.Parse("http://127.0.0.1:8080/prefix/")
+	l := &loader{cmd: &benchCmd{Client: "app"}, base: base}
+	post := &formPost{req: l.post("/oauth2/token", nil, false)}
+	for _, rt := range []string{"first-token", "second-toke", "a longer token/with+escapes"} {
+		form := url.Values{"grant_type": {"refresh_token"}, "client_id": {"app"}, "refresh_token": {rt}}
+		var want, got bytes.Buffer
+		if err := l.post("/oauth2/token", form, false).Write(&want); err != nil {
+			t.Fatal(err)
+		}
+		if err := post.write(&got, []byte(form.Encode())); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("token %q: wrote\n%q\nwant\n%q", rt, got.String(), want.String())
 		}
 	}
 }
