@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -79,15 +78,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	return 0
 }
 
-// oneLine joins a (possibly joined) error into a single line.
-func oneLine(err error) string {
-	var joined interface{ Unwrap() []error }
-	if errors.As(err, &joined) {
-		var parts []string
-		for _, e := range joined.Unwrap() {
-			parts = append(parts, oneLine(e))
-		}
-		return strings.Join(parts, "; ")
-	}
-	return strings.ReplaceAll(err.Error(), "\n", "; ")
-}
+// oneLine is err on one line (a joined error's parts are separated by
+// newlines).
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
