@@ -51,10 +51,8 @@ type cli struct {
 		Rotate keysRotateCmd `cmd:"" help:"Rotate the signing key now."`
 		Rekey  keysRekeyCmd  `cmd:"" help:"Re-seal every signing key under a new KEK (read from stdin)."`
 	} `cmd:"" help:"Manage signing keys."`
-	Bench       benchCmd         `cmd:"" help:"Load a running baton and report throughput and latency."`
-	BenchBase   benchBaselineCmd `cmd:"" name:"bench-baseline" hidden:"" help:"The bare net/http server that bench --baseline measures."`
-	Healthcheck healthcheckCmd   `cmd:"" help:"Exit 0 if a running baton is ready (container health checks)."`
-	Version     versionCmd       `cmd:"" help:"Print the version, the commit and the Go version."`
+	Healthcheck healthcheckCmd `cmd:"" help:"Exit 0 if a running baton is ready (container health checks)."`
+	Version     versionCmd     `cmd:"" help:"Print the version, the commit and the Go version."`
 	Sessions    struct {
 		List   sessionsListCmd   `cmd:"" help:"List a user's sessions."`
 		Revoke sessionsRevokeCmd `cmd:"" help:"Revoke one session (--id) or all of a user's (--username)."`
