@@ -13,12 +13,7 @@ cd "$(dirname "$0")/.."
 N=${N:-40000}; C=${C:-8}; RUNS=${RUNS:-3}; PG=postgres://root@127.0.0.1:5432
 work=$(mktemp -d)
 go build -o "$work/baton" ./cmd/baton
-if [ -d cmd/baton-bench ]; then
-  go build -o "$work/baton-bench" ./cmd/baton-bench
-  bench=("$work/baton-bench")
-else
-  bench=("$work/baton" bench)
-fi
+go build -o "$work/baton-bench" ./cmd/baton-bench
 db=baton_perf_budget pgdb=pgbench_perf_budget port=8395
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" \
   -c "DROP DATABASE IF EXISTS $pgdb" -c "CREATE DATABASE $pgdb" 2>/dev/null
@@ -58,7 +53,7 @@ us() { echo $(($1 * 1000000 / hz / N)); }
 for r in $(seq "$RUNS"); do
   s0=$(ticks $spid)
   read -r b_own b_pg < <(run "$db" bash -c 'printf "x\nperf-password-1\n" | "$@" --url http://127.0.0.1:'$port' --mode refresh -c '$C' -n '$N' \
-      --secret-stdin --password-stdin --client perf --username perf --users '$C' >'"$work"'/bench.json' _ "${bench[@]}")
+      --secret-stdin --password-stdin --client perf --username perf --users '$C' >'"$work"'/bench.json' _ "$work/baton-bench")
   s1=$(ticks $spid)
   rate=$(tail -1 "$work/bench.json" | sed -E 's/.*"rps":([0-9]+).*/\1/')
   read -r p_own p_pg < <(run "$pgdb" pgbench -n -f "$work/update.sql" -c "$C" -j 2 -t $((N / C)) "$PG/$pgdb")
