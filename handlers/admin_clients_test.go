@@ -228,10 +228,10 @@ func TestAdminClients(t *testing.T) {
 			}
 
 			// Delete: sessions end, client_credentials tokens turn inactive.
-			if _, err := s.svc.AddUser(ctx, "root", password, oauth.RoleAdmin); err != nil {
+			if _, err := s.svc.Admin.AddUser(ctx, "root", password, oauth.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.svc.UpdateClient(ctx, "svc", oauth.ClientChange{Grants: &[]string{"client_credentials", "password", "refresh_token"}}); err != nil {
+			if _, err := s.svc.Admin.UpdateClient(ctx, "svc", oauth.ClientChange{Grants: &[]string{"client_credentials", "password", "refresh_token"}}); err != nil {
 				t.Fatal(err)
 			}
 			conf := &oauth2.Config{ClientID: "svc", ClientSecret: second, Scopes: []string{"jobs"},

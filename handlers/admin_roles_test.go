@@ -72,7 +72,7 @@ func TestAdminAPINeedsAdminUser(t *testing.T) {
 					t.Fatalf("ordinary user asking %q: admin API %d %v, want 403", scopes, resp.StatusCode, body)
 				}
 			}
-			if _, err := s.svc.AddUser(ctx, "root", password, oauth.RoleAdmin); err != nil {
+			if _, err := s.svc.Admin.AddUser(ctx, "root", password, oauth.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
 			if tok := loginAs("root"); scopeOf(tok) != "" { // admin only when asked for
@@ -85,7 +85,7 @@ func TestAdminAPINeedsAdminUser(t *testing.T) {
 			if resp, body := s.rotate(t, "Bearer "+tok.AccessToken); resp.StatusCode != http.StatusConflict {
 				t.Fatalf("admin user: %d %v, want 409 (allowed, key too young)", resp.StatusCode, body)
 			}
-			if _, err := s.svc.RevokeRole(ctx, "root", oauth.RoleAdmin); err != nil {
+			if _, err := s.svc.Admin.RevokeRole(ctx, "root", oauth.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
 			// revoke-role ends the sessions granted under the role.

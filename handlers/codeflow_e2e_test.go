@@ -38,7 +38,7 @@ func codeServer(t *testing.T, s *server) *server {
 		{ID: rpTrusted, Secret: secret, Grants: []string{"authorization_code", "refresh_token"}, Scopes: []string{"openid", "read"},
 			RedirectURIs: []string{rpCallback}, Trusted: true},
 	} {
-		if _, err := s.svc.AddClient(t.Context(), c); err != nil {
+		if _, err := s.svc.Admin.AddClient(t.Context(), c); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -35,7 +35,7 @@ type server struct {
 	*httptest.Server
 	store   models.Store
 	ring    *keys.Ring
-	svc     *oauth.Service
+	svc     *oauth.Server
 	clock   *clock // the ring's clock, so tests can age the keys
 	metrics *handlers.Metrics
 }
@@ -92,12 +92,12 @@ func newServerConfig(t *testing.T, store models.Store, edit func(*oauth.Options)
 	}
 	opts.Metrics = s.metrics
 	edit(&opts)
-	s.svc, err = oauth.NewService(store, ring, opts, time.Now, log)
+	s.svc, err = oauth.NewServer(store, ring, opts, time.Now, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := handlers.Config{
-		Service: s.svc, Keys: ring, Rotator: ring, AdminScope: "admin", Issuer: issuer, Metrics: s.metrics, JWKSMaxAge: 10 * time.Minute,
+		Tokens: s.svc.Tokens, Authorizations: s.svc.Authorizations, Admin: s.svc.Admin, Keys: ring, Rotator: ring, AdminScope: "admin", Issuer: issuer, Metrics: s.metrics, JWKSMaxAge: 10 * time.Minute,
 		Ready: store.Ping, Log: log,
 	}
 	editCfg(&cfg)
@@ -110,7 +110,7 @@ func newServerConfig(t *testing.T, store models.Store, edit func(*oauth.Options)
 	t.Cleanup(s.Close)
 
 	ctx := t.Context()
-	if _, err := s.svc.AddUser(ctx, "alice", password); err != nil {
+	if _, err := s.svc.Admin.AddUser(ctx, "alice", password); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []oauth.ClientSpec{
@@ -119,7 +119,7 @@ func newServerConfig(t *testing.T, store models.Store, edit func(*oauth.Options)
 		{ID: "worker", Secret: secret, Grants: []string{"client_credentials"}, Scopes: []string{"jobs"}},
 		{ID: "ops", Secret: secret, Grants: []string{"client_credentials", "password", "refresh_token"}, Scopes: []string{"admin"}},
 	} {
-		if _, err := s.svc.AddClient(ctx, c); err != nil {
+		if _, err := s.svc.Admin.AddClient(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}

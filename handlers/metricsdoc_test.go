@@ -157,7 +157,7 @@ func TestInternalRouterSplit(t *testing.T) {
 			t.Errorf("public %s: %d, want 404", p, resp.StatusCode)
 		}
 	}
-	h, err := handlers.NewInternalRouter(handlers.Config{Service: s.svc, Rotator: s.ring, AdminScope: "admin",
+	h, err := handlers.NewInternalRouter(handlers.Config{Tokens: s.svc.Tokens, Authorizations: s.svc.Authorizations, Admin: s.svc.Admin, Rotator: s.ring, AdminScope: "admin",
 		Metrics: s.metrics, Log: quiet(), Internal: true, InternalAdmin: true})
 	if err != nil {
 		t.Fatal(err)

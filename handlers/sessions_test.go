@@ -298,7 +298,7 @@ func TestOneLoginPerUser(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			page, _, err := s.svc.ListSessions(t.Context(), "alice", "", 100)
+			page, _, err := s.svc.Admin.ListSessions(t.Context(), "alice", "", 100)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -102,7 +102,7 @@ var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 // fixture is a Service on a real store with a user, a public client, a
 // confidential client and a fake clock.
 type fixture struct {
-	svc    *oauth.Service
+	svc    *oauth.Server
 	store  models.Store
 	clock  *clock
 	signer *testSigner
@@ -134,13 +134,13 @@ func testOptions() oauth.Options {
 func newFixture(t testing.TB, store models.Store) *fixture {
 	t.Helper()
 	f := &fixture{store: store, clock: &clock{t: t0}, signer: newTestSigner(t), opts: testOptions()}
-	svc, err := oauth.NewService(store, f.signer, f.opts, f.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, err := oauth.NewServer(store, f.signer, f.opts, f.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.svc = svc
 	ctx := t.Context()
-	if f.user, err = svc.AddUser(ctx, "alice", password); err != nil {
+	if f.user, err = svc.Admin.AddUser(ctx, "alice", password); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []oauth.ClientSpec{
@@ -148,7 +148,7 @@ func newFixture(t testing.TB, store models.Store) *fixture {
 		{ID: confID, Secret: secret, Grants: []string{"password", "refresh_token"}, Scopes: []string{"read", "write"}},
 		{ID: serviceID, Secret: secret, Grants: []string{"client_credentials"}, Scopes: []string{"jobs"}},
 	} {
-		if _, err := svc.AddClient(ctx, c); err != nil {
+		if _, err := svc.Admin.AddClient(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -161,7 +161,7 @@ func public() oauth.ClientCredentials {
 
 func (f *fixture) login(t *testing.T) oauth.TokenResponse {
 	t.Helper()
-	resp, err := f.svc.Token(t.Context(), oauth.TokenRequest{
+	resp, err := f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{
 		GrantType: "password", Client: public(), Username: "alice", Password: password,
 	})
 	if err != nil {
@@ -171,7 +171,7 @@ func (f *fixture) login(t *testing.T) oauth.TokenResponse {
 }
 
 func (f *fixture) refresh(ctx context.Context, token string) (oauth.TokenResponse, error) {
-	return f.svc.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token", Client: public(), RefreshToken: token})
+	return f.svc.Tokens.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token", Client: public(), RefreshToken: token})
 }
 
 // sqlite returns a fixture on SQLite; most protocol tests need no more.

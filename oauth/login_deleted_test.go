@@ -31,7 +31,7 @@ func TestLoginOfDeletedUser(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			store := b.Open(t)
 			f := newFixture(t, deletingStore{Store: store, username: "alice"})
-			_, err := f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "password", Client: public(),
+			_, err := f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "password", Client: public(),
 				Username: "alice", Password: password})
 			wantCode(t, err, "invalid_grant")
 			if page, err := store.SessionsByUser(t.Context(), f.user.ID, "", 10); err != nil || len(page) != 0 {

@@ -41,13 +41,13 @@ func TestForgedRefreshTokenNeverRevokes(t *testing.T) {
 			// token, and the database's rows alone mint none.
 			opts := f.opts
 			opts.RefreshKey = []byte("another-key-another-key-another!")
-			other, err := oauth.NewService(f.store, f.signer, opts, f.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			other, err := oauth.NewServer(f.store, f.signer, opts, f.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = other.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(), RefreshToken: second.RefreshToken})
+			_, err = other.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(), RefreshToken: second.RefreshToken})
 			wantCode(t, err, "invalid_grant")
-			_, err = other.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(), RefreshToken: first.RefreshToken})
+			_, err = other.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(), RefreshToken: first.RefreshToken})
 			wantCode(t, err, "invalid_grant")
 			sid := f.signer.claims(t, second.AccessToken).SessionID
 			if s, _ := f.store.Session(t.Context(), sid); s.Ended() {

@@ -38,7 +38,7 @@ func TestSpentTokenFromAnotherClient(t *testing.T) {
 					current = second
 				}
 				f.clock.Advance(tt.after)
-				_, err := f.svc.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token", Client: confidential(), RefreshToken: presented})
+				_, err := f.svc.Tokens.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token", Client: confidential(), RefreshToken: presented})
 				wantCode(t, err, "invalid_grant")
 				sid := f.signer.claims(t, current.AccessToken).SessionID
 				s, _ := f.store.Session(ctx, sid)
