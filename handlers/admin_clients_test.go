@@ -12,7 +12,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -85,7 +85,7 @@ func (s *server) storedClients(t *testing.T) []string {
 // TestAdminClients: SPEC §7 client administration over HTTP, with every
 // kind of bad input answered 4xx and nothing written, on both databases.
 func TestAdminClients(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			ctx := t.Context()

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -15,7 +15,7 @@ import (
 // client_credentials admin token at /oauth2/revoke makes introspection
 // answer active:false and the admin API refuse it with 401.
 func TestRevokedClientCredentialsTokenRefused(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			admin := s.token(t, "ops")
@@ -48,7 +48,7 @@ func TestRevokedClientCredentialsTokenRefused(t *testing.T) {
 // the admin scope is no admin unless the user holds the admin role, and
 // loses the rights at once when the role is taken away.
 func TestAdminAPINeedsAdminUser(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			ctx := t.Context()

@@ -15,7 +15,7 @@ import (
 
 	"github.com/batonhq/baton/handlers"
 	"github.com/batonhq/baton/keys"
-	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -33,7 +33,7 @@ const (
 // server is baton's router on a real listener over a real store.
 type server struct {
 	*httptest.Server
-	store   models.Store
+	store   storetest.Store
 	ring    *keys.Ring
 	svc     *oauth.Server
 	clock   *clock // the ring's clock, so tests can age the keys
@@ -55,20 +55,20 @@ func (c *clock) Advance(d time.Duration) {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func newServer(t *testing.T, store models.Store) *server {
+func newServer(t *testing.T, store storetest.Store) *server {
 	t.Helper()
 	return newServerWith(t, store, func(*oauth.Options) {})
 }
 
 // newServerWith lets a test change the protocol options.
-func newServerWith(t *testing.T, store models.Store, edit func(*oauth.Options)) *server {
+func newServerWith(t *testing.T, store storetest.Store, edit func(*oauth.Options)) *server {
 	t.Helper()
 	return newServerConfig(t, store, edit, func(*handlers.Config) {})
 }
 
 // newServerConfig lets a test change the protocol options and the router's
 // configuration (its logger, trusted proxies).
-func newServerConfig(t *testing.T, store models.Store, edit func(*oauth.Options), editCfg func(*handlers.Config)) *server {
+func newServerConfig(t *testing.T, store storetest.Store, edit func(*oauth.Options), editCfg func(*handlers.Config)) *server {
 	t.Helper()
 	log := quiet()
 	c := &clock{t: time.Now()}
@@ -126,7 +126,7 @@ func newServerConfig(t *testing.T, store models.Store, edit func(*oauth.Options)
 	return s
 }
 
-func sqliteServer(t *testing.T) *server { return newServer(t, storetest.OpenSQLite(t)) }
+func sqliteServer(t *testing.T) *server { return newServer(t, gormtest.OpenSQLite(t)) }
 
 // do sends a request and returns the response with its body read.
 func do(t *testing.T, req *http.Request) (*http.Response, []byte) {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/batonhq/baton/handlers"
 	"github.com/batonhq/baton/keys"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 	"github.com/batonhq/baton/oauth/resource"
 )
@@ -38,7 +38,7 @@ type issuerServer struct {
 func startIssuer(t testing.TB, alg string) *issuerServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store := storetest.OpenSQLite(t)
+	store := gormtest.OpenSQLite(t)
 	ring, err := keys.NewRing(store, keys.Options{Alg: alg, KEK: make([]byte, 32), RotationPeriod: time.Hour,
 		JWKSMaxAge: time.Minute, TokenTTL: time.Minute}, time.Now, log)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -17,7 +18,7 @@ import (
 // same instance, with the clock standing still inside the cache lifetime,
 // and the new one works.
 func TestRotateClientSecretCached(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.Open(t))
 			ctx := t.Context()
@@ -72,7 +73,7 @@ func TestRotateClientSecretCached(t *testing.T) {
 // gatedStore holds one client read until released, so that a test can
 // commit a change while a lookup that started before it is in flight.
 type gatedStore struct {
-	models.Store
+	storetest.Store
 	reading, release chan struct{}
 }
 
@@ -91,7 +92,7 @@ func (s *gatedStore) Client(ctx context.Context, id string) (models.Client, erro
 // rotation committed, and finishes after it, does not put the old client
 // back into the cache (where the old secret would keep working for 5 s).
 func TestRotateRacesClientLoad(t *testing.T) {
-	store := &gatedStore{Store: storetest.OpenSQLite(t)}
+	store := &gatedStore{Store: gormtest.OpenSQLite(t)}
 	f := newFixture(t, store)
 	ctx := t.Context()
 	old := oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: oauth.AuthBasic}
@@ -119,7 +120,7 @@ func TestRotateRacesClientLoad(t *testing.T) {
 // session) inactive at introspection and refused by Authorize, at once on
 // this instance.
 func TestDeleteClientTokens(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := adminFixture(t, b.Open(t))
 			ctx := t.Context()
@@ -174,7 +175,7 @@ func TestDeleteClientTokens(t *testing.T) {
 // TestUpdateClientChecks: an update is checked as client add is, and a
 // refused one writes nothing.
 func TestUpdateClientChecks(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.Open(t))
 			ctx := t.Context()

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -17,7 +17,7 @@ func service() oauth.ClientCredentials {
 // client_credentials access token is inactive at introspection and refused
 // by Authorize (the admin API's check) until it expires.
 func TestRevokeClientCredentialsToken(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.Open(t))
 			ctx := t.Context()
@@ -72,7 +72,7 @@ func TestRevokeClientCredentialsToken(t *testing.T) {
 
 // adminFixture adds a confidential client that may ask for the admin scope
 // on behalf of users, and root, who holds the admin role.
-func adminFixture(t *testing.T, store models.Store) *fixture {
+func adminFixture(t *testing.T, store storetest.Store) *fixture {
 	f := newFixture(t, store)
 	if _, err := f.svc.Admin.AddClient(t.Context(), oauth.ClientSpec{ID: "ops", Secret: secret,
 		Grants: []string{"password", "refresh_token", "client_credentials"}, Scopes: []string{"read", "admin"}}); err != nil {
@@ -102,7 +102,7 @@ func (f *fixture) loginWith(t *testing.T, client oauth.ClientCredentials, user s
 // scope does not make its users admins; a user token carries the admin
 // scope only for a user with the admin role who asked for it.
 func TestAdminScopeBelongsToUsers(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := adminFixture(t, b.Open(t))
 			ctx := t.Context()
@@ -145,7 +145,7 @@ func TestAdminScopeBelongsToUsers(t *testing.T) {
 // TestRevokeRoleTakesEffectAtOnce: an admin token of a user whose role is
 // taken away no longer passes the admin check, nor does its refresh.
 func TestRevokeRoleTakesEffectAtOnce(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := adminFixture(t, b.Open(t))
 			ctx := t.Context()

@@ -4,7 +4,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -12,7 +12,7 @@ import (
 // secret after its first verification: an HMAC comparison against the
 // cached client, no password-strength hash, no database read.
 func BenchmarkAuthenticateClient(b *testing.B) {
-	f := newFixture(b, storetest.OpenSQLite(b))
+	f := newFixture(b, gormtest.OpenSQLite(b))
 	cred := oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: oauth.AuthBasic}
 	if _, err := f.svc.Tokens.AuthenticateClient(b.Context(), cred); err != nil {
 		b.Fatal(err)
@@ -31,7 +31,7 @@ func BenchmarkAuthenticateClient(b *testing.B) {
 // client with the same secret: they share one argon2id verification, and
 // later ones cost none.
 func TestClientSecretVerifiedOnce(t *testing.T) {
-	f := newFixture(t, storetest.OpenSQLite(t))
+	f := newFixture(t, gormtest.OpenSQLite(t))
 	before := f.svc.Shared.Hashes()
 	cred := oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: oauth.AuthBasic}
 	var wg sync.WaitGroup

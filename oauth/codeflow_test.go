@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -30,7 +30,7 @@ func challengeOf(v string) string {
 }
 
 // codeFixture adds a code-flow client to the usual fixture.
-func codeFixture(t *testing.T, store models.Store) *fixture {
+func codeFixture(t *testing.T, store storetest.Store) *fixture {
 	f := newFixture(t, store)
 	for _, c := range []oauth.ClientSpec{
 		{ID: codeClient, Public: true, Grants: []string{"authorization_code", "refresh_token"},
@@ -107,7 +107,7 @@ func (f *fixture) idClaims(t *testing.T, token string) oauth.IDClaims {
 }
 
 func TestCodeFlow(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := codeFixture(t, b.Open(t))
 			loginAt := f.clock.Now()
@@ -152,7 +152,7 @@ func TestCodeFlow(t *testing.T) {
 // TestCodeSpentOnFailure: a wrong verifier, redirect URI or client, or an
 // expired code, is invalid_grant and burns the code.
 func TestCodeSpentOnFailure(t *testing.T) {
-	f := codeFixture(t, storetest.OpenSQLite(t))
+	f := codeFixture(t, gormtest.OpenSQLite(t))
 	for _, tt := range []struct {
 		name                  string
 		client, redirect, ver string
@@ -181,7 +181,7 @@ func TestCodeSpentOnFailure(t *testing.T) {
 // TestCodeReplayRevokesSession: a code presented again ends the session it
 // started (RFC 6749 §4.1.2), also when 30 presentations race.
 func TestCodeReplayRevokesSession(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := codeFixture(t, b.Open(t))
 			code := f.code(t, "")
@@ -239,7 +239,7 @@ func TestCodeReplayRevokesSession(t *testing.T) {
 // the password grant does (SPEC §7): only to a holder of the admin role who
 // asked for it, never through an omitted scope.
 func TestCodeFlowAdminScopeNeedsRole(t *testing.T) {
-	f := codeFixture(t, storetest.OpenSQLite(t))
+	f := codeFixture(t, gormtest.OpenSQLite(t))
 	ctx := t.Context()
 	if _, err := f.svc.Admin.AddClient(ctx, oauth.ClientSpec{ID: "console", Public: true,
 		Grants: []string{"authorization_code"}, Scopes: []string{"read", "admin"}, RedirectURIs: []string{codeRedir}}); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -103,7 +104,7 @@ var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 // confidential client and a fake clock.
 type fixture struct {
 	svc    *oauth.Server
-	store  models.Store
+	store  storetest.Store
 	clock  *clock
 	signer *testSigner
 	opts   oauth.Options
@@ -131,7 +132,7 @@ func testOptions() oauth.Options {
 	}
 }
 
-func newFixture(t testing.TB, store models.Store) *fixture {
+func newFixture(t testing.TB, store storetest.Store) *fixture {
 	t.Helper()
 	f := &fixture{store: store, clock: &clock{t: t0}, signer: newTestSigner(t), opts: testOptions()}
 	svc, err := oauth.NewServer(store, f.signer, f.opts, f.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -175,4 +176,4 @@ func (f *fixture) refresh(ctx context.Context, token string) (oauth.TokenRespons
 }
 
 // sqlite returns a fixture on SQLite; most protocol tests need no more.
-func sqlite(t *testing.T) *fixture { return newFixture(t, storetest.OpenSQLite(t)) }
+func sqlite(t *testing.T) *fixture { return newFixture(t, gormtest.OpenSQLite(t)) }

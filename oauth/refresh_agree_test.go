@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 // fullPathOnly is a store whose one-step rotation never applies: the
@@ -45,7 +45,7 @@ func (f *agreeFixture) advance(d time.Duration) {
 
 var agreeT0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
-func newAgreeFixture(t *testing.T, b storetest.Backend, fullOnly bool) *agreeFixture {
+func newAgreeFixture(t *testing.T, b gormtest.Backend, fullOnly bool) *agreeFixture {
 	st := b.Open(t)
 	f := &agreeFixture{store: st, now: agreeT0}
 	var store models.Store = st
@@ -187,7 +187,7 @@ func TestRefreshPathsAgree(t *testing.T) {
 			return f.svc.Tokens.refreshKey.mint(sid(f, tok), 1, newNonce())
 		}},
 	}
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		for _, path := range []string{"one-step+full", "full only"} {
 			for _, s := range states {
 				t.Run(b.Name+"/"+path+"/"+s.name, func(t *testing.T) {

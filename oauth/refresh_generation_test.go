@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -18,7 +18,7 @@ import (
 // invalid_grant, and none revokes the session (authenticity is checked
 // before reuse detection acts), on both databases.
 func TestForgedRefreshTokenNeverRevokes(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.Open(t))
 			first := f.login(t)
@@ -65,7 +65,7 @@ func TestForgedRefreshTokenNeverRevokes(t *testing.T) {
 // window too, since only the latest spent token has a grace; no row per
 // token was kept, on both databases.
 func TestOldGenerationReuseRevokes(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		for _, back := range []int{50, 10, 2} {
 			t.Run(fmt.Sprintf("%s/%d back", b.Name, back), func(t *testing.T) {
 				f := newFixture(t, b.Open(t))

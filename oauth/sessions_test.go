@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -85,7 +85,7 @@ func TestDisabledUserIsRefused(t *testing.T) {
 // TestPurgeLeavesTokenEndpointAnswering: while the purge deletes thousands
 // of ended sessions in batches, refreshes keep succeeding.
 func TestPurgeLeavesTokenEndpointAnswering(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			store := b.Open(t)
 			f := newFixture(t, store)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -99,7 +100,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // only the free failures are tried, the right password is refused, and no
 // success wipes the username's count.
 func TestThrottleCountsAttemptsInFlight(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.Open(t))
 			unblock := f.svc.Shared.BlockHashing()
@@ -166,7 +167,7 @@ func TestClientSecretsThrottledPerAddress(t *testing.T) {
 
 // countingStore counts client lookups.
 type countingStore struct {
-	models.Store
+	storetest.Store
 	lookups atomic.Int64
 }
 
@@ -179,7 +180,7 @@ func (s *countingStore) Client(ctx context.Context, id string) (models.Client, e
 // clients fail with one text; an unknown client costs no hash and is
 // looked up once per client TTL, until this process creates it.
 func TestClientAuthFailuresLookAlike(t *testing.T) {
-	store := &countingStore{Store: storetest.OpenSQLite(t)}
+	store := &countingStore{Store: gormtest.OpenSQLite(t)}
 	f := newFixture(t, store)
 	before := f.svc.Shared.Hashes()
 	var texts []string

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/models/gormstore"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -33,7 +33,7 @@ func TestMigrationKeepsLegacySessions(t *testing.T) {
 		bytes string
 	}{
 		{"SQLite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "v6.db") }, `X'%x'`},
-		{"Postgres", func(t *testing.T) string { return storetest.FreshSchema(t, storetest.PostgresURL(t)) }, `'\x%x'`},
+		{"Postgres", func(t *testing.T) string { return gormtest.FreshSchema(t, gormtest.PostgresURL(t)) }, `'\x%x'`},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()
