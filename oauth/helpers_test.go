@@ -100,7 +100,7 @@ func (s *testSigner) claims(t *testing.T, token string) oauth.AccessClaims {
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
-// fixture is a Service on a real store with a user, a public client, a
+// fixture is an oauth.Server on a real store with a user, a public client, a
 // confidential client and a fake clock.
 type fixture struct {
 	svc    *oauth.Server
