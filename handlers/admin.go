@@ -24,7 +24,7 @@ const claimsKey = "baton.claims"
 
 // requireScope admits requests bearing a baton access token with the scope
 // (RFC 6750): 401 without a valid token, 403 without the scope.
-func requireScope(svc *oauth.Service, scope string, log *slog.Logger) gin.HandlerFunc {
+func requireScope(svc *oauth.Tokens, scope string, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		token, ok := bearerToken(c.GetHeader("Authorization"))
 		if !ok {

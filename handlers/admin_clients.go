@@ -15,12 +15,12 @@ import (
 
 // adminClients serves /admin/v1/clients (SPEC §7).
 type adminClients struct {
-	svc *oauth.Service
+	svc *oauth.Admin
 	log *slog.Logger
 }
 
 // mountAdminClients adds the client routes to the admin group.
-func mountAdminClients(admin *gin.RouterGroup, svc *oauth.Service, log *slog.Logger) {
+func mountAdminClients(admin *gin.RouterGroup, svc *oauth.Admin, log *slog.Logger) {
 	h := &adminClients{svc: svc, log: log}
 	admin.GET("/clients", h.list)
 	admin.POST("/clients", h.create)

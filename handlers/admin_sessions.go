@@ -20,7 +20,7 @@ const (
 
 // adminSessions serves /admin/v1/sessions (SPEC §2 admin API).
 type adminSessions struct {
-	svc *oauth.Service
+	svc *oauth.Admin
 	log *slog.Logger
 }
 

@@ -15,12 +15,12 @@ import (
 
 // adminUsers serves /admin/v1/users (SPEC §7).
 type adminUsers struct {
-	svc *oauth.Service
+	svc *oauth.Admin
 	log *slog.Logger
 }
 
 // mountAdminUsers adds the users API to the admin group.
-func mountAdminUsers(admin *gin.RouterGroup, svc *oauth.Service, log *slog.Logger) {
+func mountAdminUsers(admin *gin.RouterGroup, svc *oauth.Admin, log *slog.Logger) {
 	h := &adminUsers{svc: svc, log: log}
 	admin.GET("/users", h.list)
 	admin.POST("/users", h.create)

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -49,9 +49,9 @@ const errMissingRetryAfter = testError("503 without Retry-After")
 // afterwards every session has exactly one current refresh token and the
 // newest token each client holds still works.
 func TestDatabaseOutage(t *testing.T) {
-	base := storetest.PostgresURL(t)
-	dbURL := storetest.FreshDatabase(t, base)
-	s := newServerWith(t, storetest.OpenPostgresAt(t, dbURL), func(o *oauth.Options) { o.RefreshReuseGrace = time.Minute })
+	base := gormtest.PostgresURL(t)
+	dbURL := gormtest.FreshDatabase(t, base)
+	s := newServerWith(t, gormtest.OpenPostgresAt(t, dbURL), func(o *oauth.Options) { o.RefreshReuseGrace = time.Minute })
 	conf := s.oauth2Config("spa", "", oauth2.AuthStyleInParams)
 	const clients = 32
 	held := make([]string, clients)
@@ -105,7 +105,7 @@ func TestDatabaseOutage(t *testing.T) {
 		}()
 	}
 	time.Sleep(time.Second)
-	restore := storetest.Cut(t, base, dbURL)
+	restore := gormtest.Cut(t, base, dbURL)
 	phase.Store(1)
 	time.Sleep(time.Second)
 	if resp, _ := do(t, mustRequest(t, "GET", s.URL+"/readyz")); resp.StatusCode != http.StatusServiceUnavailable {

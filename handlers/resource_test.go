@@ -19,7 +19,7 @@ import (
 
 	"github.com/batonhq/baton/handlers"
 	"github.com/batonhq/baton/keys"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 	"github.com/batonhq/baton/oauth/resource"
 )
@@ -28,7 +28,7 @@ import (
 // fetches are counted and which can be made to fail.
 type issuerServer struct {
 	*httptest.Server
-	svc      *oauth.Service
+	svc      *oauth.Server
 	ring     *keys.Ring
 	fetches  atomic.Int64
 	down     atomic.Bool
@@ -38,7 +38,7 @@ type issuerServer struct {
 func startIssuer(t testing.TB, alg string) *issuerServer {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store := storetest.OpenSQLite(t)
+	store := gormtest.OpenSQLite(t)
 	ring, err := keys.NewRing(store, keys.Options{Alg: alg, KEK: make([]byte, 32), RotationPeriod: time.Hour,
 		JWKSMaxAge: time.Minute, TokenTTL: time.Minute}, time.Now, log)
 	if err != nil {
@@ -50,13 +50,13 @@ func startIssuer(t testing.TB, alg string) *issuerServer {
 	b := &issuerServer{ring: ring, audience: "https://api.example.test"}
 	b.Server = httptest.NewUnstartedServer(nil)
 	issuer := "http://" + b.Listener.Addr().String()
-	b.svc, err = oauth.NewService(store, ring, oauth.Options{Issuer: issuer, Audience: b.audience,
+	b.svc, err = oauth.NewServer(store, ring, oauth.Options{Issuer: issuer, Audience: b.audience,
 		AccessTokenTTL: time.Minute, RefreshIdleTTL: time.Hour, SessionMaxTTL: time.Hour,
 		Argon2: oauth.Argon2Params{Memory: 64, Time: 1, Threads: 1}}, time.Now, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	router, err := handlers.NewRouter(handlers.Config{Service: b.svc, Keys: ring, Rotator: ring, AdminScope: "admin",
+	router, err := handlers.NewRouter(handlers.Config{Tokens: b.svc.Tokens, Authorizations: b.svc.Authorizations, Admin: b.svc.Admin, Keys: ring, Rotator: ring, AdminScope: "admin",
 		Issuer: issuer, JWKSMaxAge: time.Minute, Ready: store.Ping, Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -74,14 +74,14 @@ func startIssuer(t testing.TB, alg string) *issuerServer {
 	b.Start()
 	t.Cleanup(b.Close)
 	ctx := context.Background()
-	if _, err := b.svc.AddUser(ctx, "alice", "correct horse battery"); err != nil {
+	if _, err := b.svc.Admin.AddUser(ctx, "alice", "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []oauth.ClientSpec{
 		{ID: "app", Public: true, Grants: []string{"password", "refresh_token"}, Scopes: []string{"read", "write"}},
 		{ID: "api", Secret: secret, Grants: []string{"client_credentials"}, Scopes: []string{"read"}},
 	} {
-		if _, err := b.svc.AddClient(ctx, c); err != nil {
+		if _, err := b.svc.Admin.AddClient(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,7 +90,7 @@ func startIssuer(t testing.TB, alg string) *issuerServer {
 
 func (b *issuerServer) userToken(t testing.TB, scope ...string) oauth.TokenResponse {
 	t.Helper()
-	resp, err := b.svc.Token(context.Background(), oauth.TokenRequest{GrantType: "password",
+	resp, err := b.svc.Tokens.Token(context.Background(), oauth.TokenRequest{GrantType: "password",
 		Client: oauth.ClientCredentials{ID: "app", Method: oauth.AuthNone}, Username: "alice", Password: "correct horse battery",
 		Scope: scope, ScopeGiven: len(scope) > 0})
 	if err != nil {
@@ -279,7 +279,7 @@ func TestResourceOnlineMode(t *testing.T) {
 	if _, err := v.Verify(t.Context(), tok.AccessToken); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.svc.Revoke(t.Context(), oauth.TokenRequestInfo{Client: oauth.ClientCredentials{ID: "app", Method: oauth.AuthNone}, Token: tok.RefreshToken}); err != nil {
+	if err := b.svc.Tokens.Revoke(t.Context(), oauth.TokenRequestInfo{Client: oauth.ClientCredentials{ID: "app", Method: oauth.AuthNone}, Token: tok.RefreshToken}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := v.Verify(t.Context(), tok.AccessToken); err != nil {

@@ -24,7 +24,7 @@ func parseTokenInfo(r *http.Request) (oauth.TokenRequestInfo, error) {
 }
 
 // revoke serves POST /oauth2/revoke (RFC 7009).
-func revoke(svc *oauth.Service, log *slog.Logger) gin.HandlerFunc {
+func revoke(svc *oauth.Tokens, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req, err := parseTokenInfo(c.Request)
 		if err == nil {
@@ -40,7 +40,7 @@ func revoke(svc *oauth.Service, log *slog.Logger) gin.HandlerFunc {
 }
 
 // introspect serves POST /oauth2/introspect (RFC 7662).
-func introspect(svc *oauth.Service, log *slog.Logger) gin.HandlerFunc {
+func introspect(svc *oauth.Tokens, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req, err := parseTokenInfo(c.Request)
 		if err == nil {

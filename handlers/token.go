@@ -11,7 +11,7 @@ import (
 
 // tokenHandler serves POST /oauth2/token (RFC 6749 §3.2).
 type tokenHandler struct {
-	svc *oauth.Service
+	svc *oauth.Tokens
 	log *slog.Logger
 }
 

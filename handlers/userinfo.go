@@ -13,7 +13,7 @@ import (
 
 // userinfo serves GET and POST /oauth2/userinfo (OIDC Core §5.3) for a
 // Bearer access token (RFC 6750 §2.1) that holds openid.
-func userinfo(svc *oauth.Service, log *slog.Logger) gin.HandlerFunc {
+func userinfo(svc *oauth.Tokens, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {

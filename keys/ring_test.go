@@ -15,7 +15,7 @@ import (
 
 	"github.com/batonhq/baton/keys"
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 type clock struct {
@@ -83,7 +83,7 @@ const errUnknownKid = errString("unknown kid")
 func TestSignAndVerifyEachAlg(t *testing.T) {
 	for _, alg := range []string{keys.ES256, keys.RS256, keys.EdDSA} {
 		t.Run(alg, func(t *testing.T) {
-			r := newRing(t, storetest.OpenSQLite(t), options(alg), &clock{t: t0})
+			r := newRing(t, gormtest.OpenSQLite(t), options(alg), &clock{t: t0})
 			tok, err := r.Sign(t.Context(), "at+jwt", []byte(`{"sub":"x"}`))
 			if err != nil {
 				t.Fatal(err)
@@ -111,7 +111,7 @@ func TestSignAndVerifyEachAlg(t *testing.T) {
 }
 
 func TestInitCreatesActiveAndNext(t *testing.T) {
-	store := storetest.OpenSQLite(t)
+	store := gormtest.OpenSQLite(t)
 	r := newRing(t, store, options(keys.ES256), &clock{t: t0})
 	ks := r.Keys()
 	if len(ks) != 2 || ks[0].State != models.KeyActive || ks[1].State != models.KeyNext {
@@ -129,7 +129,7 @@ func TestInitCreatesActiveAndNext(t *testing.T) {
 }
 
 func TestRestartKeepsKeysAndWrongKEKChangesNothing(t *testing.T) {
-	store := storetest.OpenSQLite(t)
+	store := gormtest.OpenSQLite(t)
 	c := &clock{t: t0}
 	r1 := newRing(t, store, options(keys.ES256), c)
 	tok, _ := r1.Sign(t.Context(), "at+jwt", []byte(`{}`))
@@ -199,7 +199,7 @@ func TestParseKEK(t *testing.T) {
 func TestLifecycle(t *testing.T) {
 	c := &clock{t: t0}
 	opts := options(keys.ES256)
-	r := newRing(t, storetest.OpenSQLite(t), opts, c)
+	r := newRing(t, gormtest.OpenSQLite(t), opts, c)
 	firstSeen := map[string]time.Time{}
 	lastSigned := map[string]time.Time{}
 	step := time.Minute
@@ -239,7 +239,7 @@ func TestLifecycle(t *testing.T) {
 
 func TestRotateOnDemand(t *testing.T) {
 	c := &clock{t: t0}
-	r := newRing(t, storetest.OpenSQLite(t), options(keys.ES256), c)
+	r := newRing(t, gormtest.OpenSQLite(t), options(keys.ES256), c)
 	first := r.ActiveKeyID()
 	c.Advance(5 * time.Minute)
 	if err := r.Rotate(t.Context()); err == nil {
@@ -263,7 +263,7 @@ func TestRotateOnDemand(t *testing.T) {
 
 func TestAlgorithmChangeIsARotation(t *testing.T) {
 	c := &clock{t: t0}
-	store := storetest.OpenSQLite(t)
+	store := gormtest.OpenSQLite(t)
 	newRing(t, store, options(keys.ES256), c)
 	r := newRing(t, store, options(keys.EdDSA), c)
 	for range 2 {
@@ -282,7 +282,7 @@ func TestAlgorithmChangeIsARotation(t *testing.T) {
 // TestOneRotatorAmongInstances: rings on one database (several instances)
 // ticking at the same moment perform exactly one rotation.
 func TestOneRotatorAmongInstances(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			store := b.Open(t)
 			c := &clock{t: t0}
@@ -319,7 +319,7 @@ func BenchmarkSign(b *testing.B) {
 	payload := []byte(`{"iss":"https://auth.example.test","sub":"u","aud":"api","client_id":"c","scope":"read write","iat":1,"exp":2,"jti":"abc","sid":"s"}`)
 	for _, alg := range []string{keys.ES256, keys.RS256, keys.EdDSA} {
 		b.Run(alg, func(b *testing.B) {
-			r, err := keys.NewRing(storetest.OpenSQLite(b), options(alg), time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			r, err := keys.NewRing(gormtest.OpenSQLite(b), options(alg), time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -340,8 +340,8 @@ func BenchmarkSign(b *testing.B) {
 
 func TestVerify(t *testing.T) {
 	c := &clock{t: t0}
-	r := newRing(t, storetest.OpenSQLite(t), options(keys.ES256), c)
-	other := newRing(t, storetest.OpenSQLite(t), options(keys.ES256), c)
+	r := newRing(t, gormtest.OpenSQLite(t), options(keys.ES256), c)
+	other := newRing(t, gormtest.OpenSQLite(t), options(keys.ES256), c)
 	good, _ := r.Sign(t.Context(), "at+jwt", []byte(`{"a":1}`))
 	wrongTyp, _ := r.Sign(t.Context(), "JWT", []byte(`{"a":1}`))
 	foreign, _ := other.Sign(t.Context(), "at+jwt", []byte(`{"a":1}`))

@@ -33,7 +33,7 @@ type ClientSpec struct {
 }
 
 // AddUser registers a user with a hashed password and the given roles.
-func (s *Service) AddUser(ctx context.Context, username, password string, roles ...string) (models.User, error) {
+func (s *Admin) AddUser(ctx context.Context, username, password string, roles ...string) (models.User, error) {
 	if err := checkName("username", username); err != nil {
 		return models.User{}, err
 	}
@@ -60,7 +60,7 @@ func (s *Service) AddUser(ctx context.Context, username, password string, roles 
 }
 
 // AddClient registers a client; confidential clients get their secret hashed.
-func (s *Service) AddClient(ctx context.Context, spec ClientSpec) (models.Client, error) {
+func (s *Admin) AddClient(ctx context.Context, spec ClientSpec) (models.Client, error) {
 	if err := checkClientSpec(spec); err != nil {
 		return models.Client{}, &ClientInputError{err}
 	}

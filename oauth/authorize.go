@@ -97,10 +97,10 @@ func withQuery(uri string, q url.Values) string {
 // ValidateAuthorization checks an authorization request against the
 // registered client. Failures are *AuthorizationError values, except
 // internal ones.
-func (s *Service) ValidateAuthorization(ctx context.Context, req AuthorizationRequest) (Authorization, error) {
+func (s *Authorizations) ValidateAuthorization(ctx context.Context, req AuthorizationRequest) (Authorization, error) {
 	var client *models.Client
 	if req.ClientID != "" && !slices.Contains(req.Repeated, "client_id") {
-		c, err := s.client(ctx, req.ClientID, s.now())
+		c, err := s.clients.get(ctx, req.ClientID, s.now())
 		switch {
 		case err == nil:
 			client = &c

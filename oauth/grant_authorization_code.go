@@ -20,7 +20,7 @@ const EndCodeReplayed = "code_replayed"
 // code is spent before anything else is checked, so that a wrong verifier,
 // redirect URI or client burns it; the session then starts exactly as a
 // password login's does.
-func (s *Service) authorizationCodeGrant(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
+func (s *Tokens) authorizationCodeGrant(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
 	if req.Code == "" {
 		return TokenResponse{}, ErrInvalidRequest.Describe("code is required")
 	}
@@ -94,7 +94,7 @@ func verifierMatches(verifier, challenge string) bool {
 }
 
 // codeReplayed ends the session a replayed code started: the code leaked.
-func (s *Service) codeReplayed(ctx context.Context, code models.AuthorizationCode) {
+func (s *Tokens) codeReplayed(ctx context.Context, code models.AuthorizationCode) {
 	s.log.WarnContext(ctx, "authorization code replayed: its session is revoked",
 		"client_id", code.ClientID, "user_id", code.UserID, "session_id", code.SessionID)
 	if code.SessionID == "" {

@@ -41,7 +41,7 @@ type refreshOutcome struct {
 // presentations and reuse detection (SPEC §3 rules 1–6). The rules are
 // decideRefresh's; RotateRefresh is a fast path for its commonest answer
 // (rotate), and TestRefreshPathsAgree checks the two agree in every state.
-func (s *Service) refreshGrant(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
+func (s *Tokens) refreshGrant(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
 	if req.RefreshToken == "" {
 		return TokenResponse{}, ErrInvalidRequest.Describe("refresh_token is required")
 	}
@@ -102,7 +102,7 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 // rotateOneStep asks the store for rule 1 in one step: it applies when the
 // token is current and its session may go on (decideRefresh would rotate).
 // done is false when it did not apply; the full rules then decide.
-func (s *Service) rotateOneStep(ctx context.Context, client models.Client, tok refreshToken) (TokenResponse, bool, error) {
+func (s *Tokens) rotateOneStep(ctx context.Context, client models.Client, tok refreshToken) (TokenResponse, bool, error) {
 	now := s.now()
 	sess, rotated, err := s.store.RotateRefresh(ctx, models.Rotation{
 		SessionID: tok.sid, Gen: tok.gen, Check: refreshCheck(tok.nonce), ClientID: client.ID,
@@ -122,7 +122,7 @@ func (s *Service) rotateOneStep(ctx context.Context, client models.Client, tok r
 // place finds where the presented token stands in its session's chain. raw
 // is the token as presented; tok its parsed form (zero for a legacy token,
 // which st.Legacy then describes). It is pure, like decideRefresh.
-func (s *Service) place(st models.RefreshState, raw string, tok refreshToken) presentation {
+func (s *Tokens) place(st models.RefreshState, raw string, tok refreshToken) presentation {
 	k, sess := s.refreshKey, st.Session
 	if st.Legacy == nil {
 		if sess.RefreshCheck == nil || !bytes.Equal(refreshCheck(tok.nonce), sess.RefreshCheck) || tok.gen > sess.RefreshGen {

@@ -35,7 +35,7 @@ var inactive = Introspection{}
 // (for user tokens) a live session of an enabled user; for refresh tokens,
 // the session's current token of a live session. Refresh tokens are
 // described only to the client they were issued to.
-func (s *Service) Introspect(ctx context.Context, req TokenRequestInfo) (Introspection, error) {
+func (s *Tokens) Introspect(ctx context.Context, req TokenRequestInfo) (Introspection, error) {
 	client, err := s.AuthenticateClient(ctx, req.Client)
 	if err != nil {
 		return inactive, err
@@ -60,7 +60,7 @@ func (s *Service) Introspect(ctx context.Context, req TokenRequestInfo) (Introsp
 	return in, err
 }
 
-func (s *Service) introspectAccess(ctx context.Context, token string) (Introspection, error) {
+func (s *Tokens) introspectAccess(ctx context.Context, token string) (Introspection, error) {
 	c, err := s.parseAccessToken(token)
 	if err != nil {
 		var oerr *Error
@@ -107,7 +107,7 @@ func (s *Service) introspectAccess(ctx context.Context, token string) (Introspec
 
 // introspectRefresh describes a refresh token; found is false when the
 // token is not a refresh token at all.
-func (s *Service) introspectRefresh(ctx context.Context, client models.Client, token string) (Introspection, bool, error) {
+func (s *Tokens) introspectRefresh(ctx context.Context, client models.Client, token string) (Introspection, bool, error) {
 	r, err := s.lookupRefresh(ctx, token)
 	if err != nil || !r.found {
 		return inactive, false, err
@@ -132,7 +132,7 @@ type foundRefresh struct {
 // lookupRefresh authenticates a refresh token (its MAC, then its session's
 // nonce) or, for a legacy token, finds it by hash. Anything else is not
 // found, with no error.
-func (s *Service) lookupRefresh(ctx context.Context, token string) (foundRefresh, error) {
+func (s *Tokens) lookupRefresh(ctx context.Context, token string) (foundRefresh, error) {
 	if tok, ok := s.refreshKey.parse(token); ok {
 		sess, user, err := s.store.SessionWithUser(ctx, tok.sid)
 		switch {

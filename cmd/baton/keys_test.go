@@ -23,7 +23,7 @@ import (
 
 	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/models/gormstore"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 func randomKEK(t *testing.T) string {
@@ -85,7 +85,7 @@ func TestRestartKeepsKeys(t *testing.T) {
 		url  func(t *testing.T) string
 	}{
 		{"SQLite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "baton.db") }},
-		{"Postgres", func(t *testing.T) string { return storetest.FreshSchema(t, storetest.PostgresURL(t)) }},
+		{"Postgres", func(t *testing.T) string { return gormtest.FreshSchema(t, gormtest.PostgresURL(t)) }},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			dbURL := b.url(t)
@@ -241,7 +241,7 @@ func TestTwoInstancesRotate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for about 15 s")
 	}
-	dbURL := storetest.FreshSchema(t, storetest.PostgresURL(t))
+	dbURL := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
 	const (
 		period = 3 * time.Second
 		maxAge = time.Second

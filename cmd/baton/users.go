@@ -16,7 +16,7 @@ type userListCmd struct {
 
 // Run prints every user, by username.
 func (c *userListCmd) Run(e *env) error {
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		users := []oauth.AdminUser{}
 		for after := ""; ; {
 			page, next, err := svc.ListUsers(e.ctx, after, 500)
@@ -57,7 +57,7 @@ func (c *userSetPasswordCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		if _, err := svc.SetPassword(e.ctx, c.Username, password); err != nil {
 			return err
 		}
@@ -72,7 +72,7 @@ type userEnableCmd struct {
 
 // Run lets a disabled user log in again.
 func (c *userEnableCmd) Run(e *env) error {
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		if _, err := svc.EnableUser(e.ctx, c.Username); err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ type userDeleteCmd struct {
 
 // Run deletes a user with its sessions.
 func (c *userDeleteCmd) Run(e *env) error {
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		if err := svc.DeleteUser(e.ctx, c.Username); err != nil {
 			return err
 		}

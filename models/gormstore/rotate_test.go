@@ -12,7 +12,7 @@ import (
 
 	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/models/gormstore"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 // TestRotateLosesToCommittedRotation makes the race of two presentations
@@ -21,8 +21,8 @@ import (
 // generation and commits. It must then rotate nothing (READ COMMITTED
 // re-checks refresh_gen on the newest row) and leave the other's rotation.
 func TestRotateLosesToCommittedRotation(t *testing.T) {
-	url := storetest.FreshSchema(t, storetest.PostgresURL(t))
-	s := storetest.OpenPostgresAt(t, url)
+	url := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
+	s := gormtest.OpenPostgresAt(t, url)
 	seedSession(t, s)
 
 	ctx := t.Context()
@@ -96,7 +96,7 @@ func TestMigrationMovesSealedSuccessors(t *testing.T) {
 		bytes string // a byte-string literal of %x
 	}{
 		{"SQLite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "v3.db") }, `X'%x'`},
-		{"Postgres", func(t *testing.T) string { return storetest.FreshSchema(t, storetest.PostgresURL(t)) }, `'\x%x'`},
+		{"Postgres", func(t *testing.T) string { return gormtest.FreshSchema(t, gormtest.PostgresURL(t)) }, `'\x%x'`},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()
@@ -145,8 +145,8 @@ func TestMigrationMovesSealedSuccessors(t *testing.T) {
 // and a session in place (HOT): no index covers a column that a rotation
 // updates, in its key or its predicate.
 func TestRotationWritesNoIndexEntry(t *testing.T) {
-	url := storetest.FreshSchema(t, storetest.PostgresURL(t))
-	storetest.OpenPostgresAt(t, url)
+	url := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
+	gormtest.OpenPostgresAt(t, url)
 	db, err := sql.Open("pgx", url)
 	if err != nil {
 		t.Fatal(err)
@@ -182,8 +182,8 @@ func TestRotationWritesNoIndexEntry(t *testing.T) {
 // ANALYZE: it must find the sessions by their primary key, never scan
 // sessions or the index of live sessions.
 func TestRotatePlanUsesPrimaryKey(t *testing.T) {
-	url := storetest.FreshSchema(t, storetest.PostgresURL(t))
-	s := storetest.OpenPostgresAt(t, url)
+	url := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
+	s := gormtest.OpenPostgresAt(t, url)
 	seedSession(t, s)
 	db, err := sql.Open("pgx", url)
 	if err != nil {

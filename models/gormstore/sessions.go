@@ -116,6 +116,7 @@ func (s *Store) Session(ctx context.Context, id string) (models.Session, error) 
 
 // CurrentRefreshTokens returns the current refresh token of a live
 // session: its generation, or (a legacy session) its unspent legacy tokens.
+// Only tests read it (storetest.Store); it is no part of models.Store.
 func (s *Store) CurrentRefreshTokens(ctx context.Context, sessionID string) ([]models.RefreshToken, error) {
 	sess, err := s.Session(ctx, sessionID)
 	switch {

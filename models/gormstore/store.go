@@ -135,9 +135,6 @@ func (s *Store) Close() error {
 	return s.sqlDB.Close()
 }
 
-// Dialect returns "sqlite" or "postgres".
-func (s *Store) Dialect() string { return s.dialect }
-
 // maxAttempts bounds retries of serialization failures and deadlocks.
 const maxAttempts = 8
 

@@ -19,19 +19,20 @@ import (
 
 	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/models/gormstore"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 )
 
 func TestConformance(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T) models.Store { return b.Open(t) })
+			storetest.Run(t, func(t *testing.T) storetest.Store { return b.Open(t) })
 		})
 	}
 }
 
 func TestMigrateIsRepeatable(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := b.Open(t) // migrated once already
 			n, err := s.Migrate(t.Context())
@@ -43,7 +44,7 @@ func TestMigrateIsRepeatable(t *testing.T) {
 }
 
 func TestConcurrentMigratePostgres(t *testing.T) {
-	url := storetest.FreshSchema(t, storetest.PostgresURL(t))
+	url := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
 	var wg sync.WaitGroup
 	applied := make([]int, 4)
 	errs := make([]error, 4)
@@ -74,7 +75,7 @@ func TestConcurrentMigratePostgres(t *testing.T) {
 }
 
 func TestSQLitePragmas(t *testing.T) {
-	s := storetest.OpenSQLite(t)
+	s := gormtest.OpenSQLite(t)
 	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "synchronous": "1"} {
 		got, err := s.Pragma(t.Context(), pragma)
 		if err != nil || !strings.EqualFold(got, want) {
@@ -141,7 +142,7 @@ func BenchmarkRotate(b *testing.B) {
 			})
 		},
 	}
-	for _, be := range storetest.Backends() {
+	for _, be := range gormtest.Backends() {
 		for _, path := range []string{"OneStep", "FullRules"} {
 			b.Run(be.Name+"/"+path, func(b *testing.B) {
 				s := be.Open(b)

@@ -1,7 +1,7 @@
-// Package storetest is the conformance suite every models.Store must pass,
-// and the helpers that give tests a fresh store on SQLite or Postgres.
-// Only tests import it.
-package storetest
+// Package gormtest gives tests a fresh, migrated gormstore on SQLite or
+// Postgres (BATON_TEST_DATABASE_URL), and the Postgres scratch schemas and
+// databases they run in. Only tests import it.
+package gormtest
 
 import (
 	"context"
