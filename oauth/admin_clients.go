@@ -57,7 +57,7 @@ type ClientChange struct {
 func (s *Service) ListClients(ctx context.Context, after string, limit int) ([]ClientInfo, string, error) {
 	page, err := s.store.Clients(ctx, after, limit+1)
 	if err != nil {
-		return nil, "", fmt.Errorf("list clients: %w", err)
+		return nil, "", fromStore(err, "list clients")
 	}
 	next := ""
 	if len(page) > limit {
@@ -184,11 +184,8 @@ func (s *Service) DeleteClient(ctx context.Context, id string) (int64, error) {
 // id does not revive the old one's tokens). The client cache serves it.
 func (s *Service) clientRegistered(ctx context.Context, c AccessClaims) (bool, error) {
 	cl, err := s.client(ctx, c.ClientID, s.now())
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("load client: %w", err)
+	if err != nil {
+		return false, fromStore(err, "load client", onNotFound(nil))
 	}
 	return c.IssuedAt >= cl.CreatedAt.Unix()-issuedAtLeeway, nil
 }
@@ -197,14 +194,12 @@ func (s *Service) clientRegistered(ctx context.Context, c AccessClaims) (bool, e
 // issued by one a little behind the one that created the client is its.
 const issuedAtLeeway = 60
 
-// clientErr maps a store error of the client id.
+// clientErr translates a store error of the client id; a refused field
+// (ClientInputError, from a store callback) passes unchanged.
 func clientErr(id string, err error, step string) error {
 	var in *ClientInputError
-	switch {
-	case errors.As(err, &in):
+	if errors.As(err, &in) {
 		return err
-	case errors.Is(err, models.ErrNotFound):
-		return fmt.Errorf("client %q: %w", id, ErrNotFound)
 	}
-	return fmt.Errorf("%s: %w", step, err)
+	return fromStore(err, step, onNotFound(fmt.Errorf("client %q: %w", id, ErrNotFound)))
 }

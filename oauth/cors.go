@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -28,7 +27,7 @@ func (s *Service) OriginRegistered(ctx context.Context, origin string) (bool, er
 	if s.origins.loaded.IsZero() || now.Sub(s.origins.loaded) >= clientTTL {
 		o, err := s.store.AllowedOrigins(ctx)
 		if err != nil {
-			return false, fmt.Errorf("load allowed origins: %w", err)
+			return false, fromStore(err, "load allowed origins")
 		}
 		s.origins.origins, s.origins.loaded = o, now
 	}

@@ -84,12 +84,10 @@ func (s *Service) startSession(ctx context.Context, userID, clientID string, sco
 	}
 	refresh := s.refreshKey.mint(sess.ID, 1, nonce)
 	replaced, err := s.store.CreateSession(ctx, sess, s.opts.MaxSessionsPerUser)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		// The user (or the client) was deleted while the login was under way.
-		return models.Session{}, "", ErrInvalidGrant.Describe("the user can no longer log in")
-	case err != nil:
-		return models.Session{}, "", fmt.Errorf("create session: %w", err)
+	if err != nil {
+		// Not found: the user (or the client) was deleted while the login was under way.
+		return models.Session{}, "", fromStore(err, "create session",
+			onNotFound(ErrInvalidGrant.Describe("the user can no longer log in")))
 	}
 	s.log.InfoContext(ctx, "session started", "session_id", sess.ID, "user_id", userID, "client_id", clientID)
 	s.opts.Metrics.SessionsEnded(models.EndReplaced, len(replaced))
@@ -104,14 +102,15 @@ func (s *Service) startSession(ctx context.Context, userID, clientID string, sco
 func (s *Service) checkPassword(ctx context.Context, username, password string) (models.User, error) {
 	bad := ErrInvalidGrant.Describe("invalid username or password")
 	user, err := s.store.UserByUsername(ctx, username)
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		return models.User{}, fmt.Errorf("load user: %w", err)
+	unknown := err != nil
+	if err := fromStore(err, "load user", onNotFound(nil)); err != nil {
+		return models.User{}, err
 	}
 	ok, verr := s.hasher.Verify(ctx, user.PasswordHash, password)
 	switch {
 	case verr != nil:
 		return models.User{}, fmt.Errorf("verify password: %w", verr)
-	case err != nil || !ok:
+	case unknown || !ok:
 		return models.User{}, bad
 	case user.Disabled:
 		return models.User{}, bad

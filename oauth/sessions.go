@@ -51,7 +51,7 @@ func (s *Service) ListSessions(ctx context.Context, username, after string, limi
 	}
 	page, err := s.store.SessionsByUser(ctx, u.ID, after, limit+1)
 	if err != nil {
-		return nil, "", fmt.Errorf("list sessions: %w", err)
+		return nil, "", fromStore(err, "list sessions")
 	}
 	next := ""
 	if len(page) > limit {
@@ -68,11 +68,8 @@ func (s *Service) ListSessions(ctx context.Context, username, after string, limi
 // EndSession ends one session with a reason; false if it had already ended.
 func (s *Service) EndSession(ctx context.Context, id, reason string) (bool, error) {
 	ended, err := s.store.EndSession(ctx, id, models.SessionEnd{At: s.now(), Reason: reason})
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return false, ErrNotFound
-	case err != nil:
-		return false, fmt.Errorf("end session: %w", err)
+	if err != nil {
+		return false, fromStore(err, "end session", onNotFound(ErrNotFound))
 	}
 	if ended {
 		s.opts.Metrics.SessionsEnded(reason, 1)
@@ -89,7 +86,7 @@ func (s *Service) EndUserSessions(ctx context.Context, username, reason string) 
 	}
 	n, err := s.store.EndUserSessions(ctx, u.ID, models.SessionEnd{At: s.now(), Reason: reason})
 	if err != nil {
-		return 0, fmt.Errorf("end sessions: %w", err)
+		return 0, fromStore(err, "end sessions")
 	}
 	s.opts.Metrics.SessionsEnded(reason, int(n))
 	s.log.InfoContext(ctx, "sessions ended", "user_id", u.ID, "count", n, "reason", reason)
@@ -100,11 +97,8 @@ func (s *Service) EndUserSessions(ctx context.Context, username, reason string) 
 // refreshes are refused from now on.
 func (s *Service) DisableUser(ctx context.Context, username string) (models.User, error) {
 	u, ended, err := s.store.DisableUser(ctx, username, s.now())
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return models.User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
-	case err != nil:
-		return models.User{}, fmt.Errorf("disable user: %w", err)
+	if err != nil {
+		return models.User{}, fromStore(err, "disable user", onNotFound(fmt.Errorf("user %q: %w", username, ErrNotFound)))
 	}
 	s.opts.Metrics.SessionsEnded(models.EndUserDisabled, int(ended))
 	s.log.InfoContext(ctx, "user disabled; sessions ended", "user_id", u.ID, "count", ended, "reason", models.EndUserDisabled)
@@ -113,11 +107,8 @@ func (s *Service) DisableUser(ctx context.Context, username string) (models.User
 
 func (s *Service) user(ctx context.Context, username string) (models.User, error) {
 	u, err := s.store.UserByUsername(ctx, username)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return models.User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
-	case err != nil:
-		return models.User{}, fmt.Errorf("load user: %w", err)
+	if err != nil {
+		return models.User{}, fromStore(err, "load user", onNotFound(fmt.Errorf("user %q: %w", username, ErrNotFound)))
 	}
 	return u, nil
 }

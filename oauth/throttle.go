@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -112,7 +111,7 @@ func (s *Service) reserveAttempt(ctx context.Context, keys []string) error {
 		return d
 	})
 	if err != nil {
-		return fmt.Errorf("reserve login attempt: %w", err)
+		return fromStore(err, "reserve login attempt")
 	}
 	if wait <= 0 {
 		return nil
@@ -128,7 +127,7 @@ func (s *Service) reserveAttempt(ctx context.Context, keys []string) error {
 // taken off the counts of release.
 func (s *Service) releaseAttempt(ctx context.Context, clear, release []string) error {
 	if err := s.store.ReleaseLoginAttempt(ctx, clear, release); err != nil {
-		return fmt.Errorf("release login attempt: %w", err)
+		return fromStore(err, "release login attempt")
 	}
 	return nil
 }
