@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -18,6 +17,9 @@ type adminClients struct {
 	svc *oauth.Admin
 	log *slog.Logger
 }
+
+// clientsEndpoint describes the clients API's not_found.
+var clientsEndpoint = endpoint{missing: "no such client"}
 
 // mountAdminClients adds the client routes to the admin group.
 func mountAdminClients(admin *gin.RouterGroup, svc *oauth.Admin, log *slog.Logger) {
@@ -64,7 +66,7 @@ func (h *adminClients) list(c *gin.Context) {
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPage {
-			adminError(c, http.StatusBadRequest, "invalid_request", "limit must be 1 to 500")
+			h.failed(c, badInput("limit must be 1 to 500"))
 			return
 		}
 		limit = n
@@ -92,7 +94,7 @@ func (h *adminClients) show(c *gin.Context) {
 func (h *adminClients) create(c *gin.Context) {
 	var req clientCreateRequest
 	if err := readAdminJSON(c.Request, &req, false); err != nil {
-		writeError(c, h.log, err)
+		h.failed(c, err)
 		return
 	}
 	info, secret, err := h.svc.CreateClient(c.Request.Context(), oauth.ClientSpec{ID: req.ClientID, Public: req.Public,
@@ -110,7 +112,7 @@ func (h *adminClients) create(c *gin.Context) {
 func (h *adminClients) update(c *gin.Context) {
 	var req clientPatchRequest
 	if err := readAdminJSON(c.Request, &req, false); err != nil {
-		writeError(c, h.log, err)
+		h.failed(c, err)
 		return
 	}
 	ch := oauth.ClientChange{Grants: req.GrantTypes, RedirectURIs: req.RedirectURIs,
@@ -141,7 +143,7 @@ func (h *adminClients) remove(c *gin.Context) {
 // and returned once. The body, if any, must be an empty object.
 func (h *adminClients) rotate(c *gin.Context) {
 	if err := readAdminJSON(c.Request, &struct{}{}, true); err != nil {
-		writeError(c, h.log, err)
+		h.failed(c, err)
 		return
 	}
 	ctx := c.Request.Context()
@@ -159,18 +161,5 @@ func (h *adminClients) rotate(c *gin.Context) {
 
 // failed writes the error of a client administration call, if any.
 func (h *adminClients) failed(c *gin.Context, err error) bool {
-	var in *oauth.ClientInputError
-	switch {
-	case err == nil:
-		return false
-	case errors.As(err, &in):
-		adminError(c, http.StatusBadRequest, "invalid_request", in.Error())
-	case errors.Is(err, oauth.ErrNotFound):
-		adminError(c, http.StatusNotFound, "not_found", "no such client")
-	case errors.Is(err, oauth.ErrClientExists):
-		adminError(c, http.StatusConflict, "conflict", "a client with this client_id already exists")
-	default:
-		writeError(c, h.log, err)
-	}
-	return true
+	return clientsEndpoint.failed(c, h.log, err)
 }

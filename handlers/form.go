@@ -32,8 +32,7 @@ func parseForm(r *http.Request) (url.Values, error) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, &statusError{status: http.StatusRequestEntityTooLarge,
-				err: oauth.ErrInvalidRequest.Describe("request body exceeds 64 KiB")}
+			return nil, errTooLarge
 		}
 		return nil, oauth.ErrInvalidRequest.With("request body could not be read", err)
 	}

@@ -88,7 +88,7 @@ func NewRouter(cfg Config) (http.Handler, error) {
 // mountAdmin adds the admin API (/admin/v1), on the public router or on the
 // internal one (Config.InternalAdmin).
 func mountAdmin(r gin.IRouter, cfg Config) {
-	admin := r.Group("/admin/v1", requireScope(cfg.Tokens, cfg.AdminScope, cfg.Log), plainParams())
+	admin := r.Group("/admin/v1", requireScope(cfg.Tokens, cfg.AdminScope, cfg.Log), plainParams(cfg.Log))
 	admin.POST("/keys/rotate", rotateKeys(cfg.Rotator, cfg.Log))
 	sessions := &adminSessions{svc: cfg.Admin, log: cfg.Log}
 	admin.GET("/sessions", sessions.list)
@@ -121,8 +121,8 @@ func newEngine(cfg Config, withMetrics bool) (*gin.Engine, error) {
 		}
 	}
 	r.Use(accessLog(cfg.Log), recovery(cfg.Log))
-	r.NoRoute(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "not_found"}) })
-	r.NoMethod(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "method_not_allowed"}) })
+	r.NoRoute(func(c *gin.Context) { writeError(c, cfg.Log, errNoRoute) })
+	r.NoMethod(func(c *gin.Context) { writeError(c, cfg.Log, errNoMethod) })
 	return r, nil
 }
 

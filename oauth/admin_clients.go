@@ -57,7 +57,7 @@ type ClientChange struct {
 func (s *Admin) ListClients(ctx context.Context, after string, limit int) ([]ClientInfo, string, error) {
 	page, err := s.store.Clients(ctx, after, limit+1)
 	if err != nil {
-		return nil, "", fmt.Errorf("list clients: %w", err)
+		return nil, "", fromStore(err, "list clients")
 	}
 	next := ""
 	if len(page) > limit {
@@ -178,14 +178,12 @@ func (s *Admin) DeleteClient(ctx context.Context, id string) (int64, error) {
 	return n, nil
 }
 
-// clientErr maps a store error of the client id.
+// clientErr translates a store error of the client id; a refused field
+// (ClientInputError, from a store callback) passes unchanged.
 func clientErr(id string, err error, step string) error {
 	var in *ClientInputError
-	switch {
-	case errors.As(err, &in):
+	if errors.As(err, &in) {
 		return err
-	case errors.Is(err, models.ErrNotFound):
-		return fmt.Errorf("client %q: %w", id, ErrNotFound)
 	}
-	return fmt.Errorf("%s: %w", step, err)
+	return fromStore(err, step, onNotFound(fmt.Errorf("client %q: %w", id, ErrNotFound)))
 }

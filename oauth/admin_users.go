@@ -56,7 +56,7 @@ type UserChange struct {
 func (s *Admin) ListUsers(ctx context.Context, after string, limit int) ([]AdminUser, string, error) {
 	page, err := s.store.Users(ctx, after, limit+1)
 	if err != nil {
-		return nil, "", fmt.Errorf("list users: %w", err)
+		return nil, "", fromStore(err, "list users")
 	}
 	next := ""
 	if len(page) > limit {
@@ -135,11 +135,8 @@ func (s *Admin) UpdateUser(ctx context.Context, username string, ch UserChange) 
 		}
 		return u, &models.SessionEnd{At: s.now(), Reason: reason}, nil
 	})
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return AdminUser{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
-	case err != nil:
-		return AdminUser{}, fmt.Errorf("update user: %w", err)
+	if err != nil {
+		return AdminUser{}, fromStore(err, "update user", onNotFound(fmt.Errorf("user %q: %w", username, ErrNotFound)))
 	}
 	if reason != "" {
 		s.opts.Metrics.SessionsEnded(reason, int(ended))
@@ -172,11 +169,8 @@ func (s *Admin) prepareChange(ctx context.Context, ch UserChange) (hash string, 
 // access tokens stop working at once (their session is gone).
 func (s *Admin) DeleteUser(ctx context.Context, username string) error {
 	u, err := s.store.DeleteUser(ctx, username)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return fmt.Errorf("user %q: %w", username, ErrNotFound)
-	case err != nil:
-		return fmt.Errorf("delete user: %w", err)
+	if err != nil {
+		return fromStore(err, "delete user", onNotFound(fmt.Errorf("user %q: %w", username, ErrNotFound)))
 	}
 	s.log.InfoContext(ctx, "user deleted with its sessions", "user_id", u.ID)
 	return nil

@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -101,11 +100,10 @@ func (s *Authorizations) ValidateAuthorization(ctx context.Context, req Authoriz
 	var client *models.Client
 	if req.ClientID != "" && !slices.Contains(req.Repeated, "client_id") {
 		c, err := s.clients.get(ctx, req.ClientID, s.now())
-		switch {
-		case err == nil:
+		if err == nil {
 			client = &c
-		case !errors.Is(err, models.ErrNotFound):
-			return Authorization{}, fmt.Errorf("load client: %w", err)
+		} else if err := fromStore(err, "load client", onNotFound(nil)); err != nil {
+			return Authorization{}, err
 		}
 	}
 	auth, err := checkAuthorization(client, req)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -70,7 +69,7 @@ func (s *Tokens) checkNotRevoked(ctx context.Context, jti string) error {
 	revoked, err := s.store.AccessTokenRevoked(ctx, jti)
 	switch {
 	case err != nil:
-		return fmt.Errorf("check revocation: %w", err)
+		return fromStore(err, "check revocation")
 	case revoked:
 		return ErrInvalidToken.Describe("the access token has been revoked")
 	}
@@ -103,10 +102,9 @@ func (s *Tokens) parseAccessToken(token string) (AccessClaims, error) {
 func (s *Tokens) checkSessionLive(ctx context.Context, sid string) (models.User, error) {
 	sess, user, err := s.store.SessionWithUser(ctx, sid)
 	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return models.User{}, ErrInvalidToken.Describe("the session of the access token does not exist")
 	case err != nil:
-		return models.User{}, fmt.Errorf("load session: %w", err)
+		return models.User{}, fromStore(err, "load session",
+			onNotFound(ErrInvalidToken.Describe("the session of the access token does not exist")))
 	case !s.sessionLive(sess, user, s.now()):
 		return models.User{}, ErrInvalidToken.Describe("the session of the access token has ended")
 	}
@@ -119,11 +117,8 @@ func (s *Tokens) checkSessionLive(ctx context.Context, sid string) (models.User,
 // id does not revive the old one's tokens). The client cache serves it.
 func (s *Tokens) clientRegistered(ctx context.Context, c AccessClaims) (bool, error) {
 	cl, err := s.clients.get(ctx, c.ClientID, s.now())
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("load client: %w", err)
+	if err != nil {
+		return false, fromStore(err, "load client", onNotFound(nil))
 	}
 	return c.IssuedAt >= cl.CreatedAt.Unix()-issuedAtLeeway, nil
 }

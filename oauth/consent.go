@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -52,7 +51,7 @@ func (s *Authorizations) NeedsConsent(ctx context.Context, auth Authorization, u
 	}
 	granted, err := s.store.Consent(ctx, userID, auth.ClientID)
 	if err != nil {
-		return false, fmt.Errorf("read consent: %w", err)
+		return false, fromStore(err, "read consent")
 	}
 	for _, sc := range auth.Scope {
 		if !slices.Contains(granted, sc) {
@@ -65,7 +64,7 @@ func (s *Authorizations) NeedsConsent(ctx context.Context, auth Authorization, u
 // RememberConsent records the user's approval of the request's scopes.
 func (s *Authorizations) RememberConsent(ctx context.Context, auth Authorization, userID string) error {
 	if err := s.store.AddConsent(ctx, userID, auth.ClientID, auth.Scope, s.now()); err != nil {
-		return fmt.Errorf("save consent: %w", err)
+		return fromStore(err, "save consent")
 	}
 	return nil
 }
@@ -91,7 +90,7 @@ func (s *Authorizations) IssueCode(ctx context.Context, auth Authorization, user
 		AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(codeTTL),
 	})
 	if err != nil {
-		return "", fmt.Errorf("store authorization code: %w", err)
+		return "", fromStore(err, "store authorization code")
 	}
 	s.log.InfoContext(ctx, "authorization code issued", "client_id", auth.ClientID, "user_id", userID)
 	q := map[string][]string{"code": {code}, "iss": {s.opts.Issuer}}

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -34,7 +33,7 @@ func (c *originCache) registered(ctx context.Context, origin string, now time.Ti
 	if c.loaded.IsZero() || now.Sub(c.loaded) >= clientTTL {
 		o, err := c.store.AllowedOrigins(ctx)
 		if err != nil {
-			return false, fmt.Errorf("load allowed origins: %w", err)
+			return false, fromStore(err, "load allowed origins")
 		}
 		c.origins, c.loaded = o, now
 	}

@@ -2,8 +2,6 @@ package oauth
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/batonhq/baton/models"
@@ -52,12 +50,10 @@ func (s *Tokens) startSession(ctx context.Context, userID, clientID string, scop
 	}
 	refresh := s.refreshKey.mint(sess.ID, 1, nonce)
 	replaced, err := s.store.CreateSession(ctx, sess, s.opts.MaxSessionsPerUser)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		// The user (or the client) was deleted while the login was under way.
-		return models.Session{}, "", ErrInvalidGrant.Describe("the user can no longer log in")
-	case err != nil:
-		return models.Session{}, "", fmt.Errorf("create session: %w", err)
+	if err != nil {
+		// Not found: the user (or the client) was deleted while the login was under way.
+		return models.Session{}, "", fromStore(err, "create session",
+			onNotFound(ErrInvalidGrant.Describe("the user can no longer log in")))
 	}
 	s.log.InfoContext(ctx, "session started", "session_id", sess.ID, "user_id", userID, "client_id", clientID)
 	s.opts.Metrics.SessionsEnded(models.EndReplaced, len(replaced))

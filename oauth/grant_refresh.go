@@ -3,8 +3,6 @@ package oauth
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -86,15 +84,8 @@ func (s *Tokens) refreshGrant(ctx context.Context, client models.Client, req Tok
 			s.log.InfoContext(ctx, "session ended", "session_id", sess.ID, "user_id", sess.UserID, "reason", end.Reason)
 		}
 	}
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return TokenResponse{}, invalid
-	case err != nil:
-		var oerr *Error
-		if errors.As(err, &oerr) {
-			return TokenResponse{}, err
-		}
-		return TokenResponse{}, fmt.Errorf("use refresh token: %w", err)
+	if err != nil {
+		return TokenResponse{}, fromStore(err, "use refresh token", onNotFound(invalid))
 	}
 	return s.issueRefreshed(ctx, sess, client.ID, out.scope, out.successor)
 }
@@ -110,7 +101,7 @@ func (s *Tokens) rotateOneStep(ctx context.Context, client models.Client, tok re
 	})
 	switch {
 	case err != nil:
-		return TokenResponse{}, false, fmt.Errorf("rotate refresh token: %w", err)
+		return TokenResponse{}, false, fromStore(err, "rotate refresh token")
 	case !rotated:
 		return TokenResponse{}, false, nil
 	}

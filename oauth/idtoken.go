@@ -63,7 +63,7 @@ func (s *Tokens) issueRefreshed(ctx context.Context, sess models.Session, client
 	}
 	full, err := s.store.Session(ctx, sess.ID) // the one-step rotation reads no auth_time
 	if err != nil {
-		return TokenResponse{}, fmt.Errorf("load session: %w", err)
+		return TokenResponse{}, fromStore(err, "load session")
 	}
 	return s.issueWithID(ctx, full, scope, refresh, "")
 }
@@ -86,7 +86,7 @@ func (s *Tokens) UserInfo(ctx context.Context, token string) (UserInfo, error) {
 	}
 	u, err := s.store.UserByID(ctx, claims.Subject)
 	if err != nil {
-		return UserInfo{}, ErrInvalidToken.With("the user of the access token does not exist", err)
+		return UserInfo{}, fromStore(err, "load user", onNotFound(ErrInvalidToken.Describe("the user of the access token does not exist")))
 	}
 	return UserInfo{Subject: u.ID, PreferredUsername: u.Username, ClientID: claims.ClientID}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -80,7 +79,7 @@ func (s *Tokens) introspectAccess(ctx context.Context, token string) (Introspect
 		revoked, err := s.store.AccessTokenRevoked(ctx, c.ID)
 		switch {
 		case err != nil:
-			return inactive, fmt.Errorf("check revocation: %w", err)
+			return inactive, fromStore(err, "check revocation")
 		case revoked:
 			return inactive, nil
 		}
@@ -91,10 +90,8 @@ func (s *Tokens) introspectAccess(ctx context.Context, token string) (Introspect
 	}
 	sess, user, err := s.store.SessionWithUser(ctx, c.SessionID)
 	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return inactive, nil
 	case err != nil:
-		return inactive, fmt.Errorf("load session: %w", err)
+		return inactive, fromStore(err, "load session", onNotFound(nil))
 	case !s.sessionLive(sess, user, now):
 		return inactive, nil
 	}
@@ -136,10 +133,8 @@ func (s *Tokens) lookupRefresh(ctx context.Context, token string) (foundRefresh,
 	if tok, ok := s.refreshKey.parse(token); ok {
 		sess, user, err := s.store.SessionWithUser(ctx, tok.sid)
 		switch {
-		case errors.Is(err, models.ErrNotFound):
-			return foundRefresh{}, nil
 		case err != nil:
-			return foundRefresh{}, fmt.Errorf("load session: %w", err)
+			return foundRefresh{}, fromStore(err, "load session", onNotFound(nil))
 		case sess.RefreshCheck == nil || !bytes.Equal(refreshCheck(tok.nonce), sess.RefreshCheck) || tok.gen > sess.RefreshGen:
 			return foundRefresh{}, nil
 		}
@@ -153,11 +148,8 @@ func (s *Tokens) lookupRefresh(ctx context.Context, token string) (foundRefresh,
 		return foundRefresh{}, nil
 	}
 	st, err := s.store.InspectRefreshToken(ctx, hashToken(token))
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return foundRefresh{}, nil
-	case err != nil:
-		return foundRefresh{}, fmt.Errorf("inspect refresh token: %w", err)
+	if err != nil {
+		return foundRefresh{}, fromStore(err, "inspect refresh token", onNotFound(nil))
 	}
 	return foundRefresh{found: true, current: st.Legacy.Current(), issuedAt: st.Legacy.CreatedAt, sess: st.Session, user: st.User}, nil
 }

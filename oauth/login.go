@@ -45,14 +45,15 @@ func (s *shared) login(ctx context.Context, username, password, remoteAddr strin
 func (s *shared) checkPassword(ctx context.Context, username, password string) (models.User, error) {
 	bad := ErrInvalidGrant.Describe("invalid username or password")
 	user, err := s.users.UserByUsername(ctx, username)
-	if err != nil && !errors.Is(err, models.ErrNotFound) {
-		return models.User{}, fmt.Errorf("load user: %w", err)
+	unknown := err != nil
+	if err := fromStore(err, "load user", onNotFound(nil)); err != nil {
+		return models.User{}, err
 	}
 	ok, verr := s.hasher.Verify(ctx, user.PasswordHash, password)
 	switch {
 	case verr != nil:
 		return models.User{}, fmt.Errorf("verify password: %w", verr)
-	case err != nil || !ok:
+	case unknown || !ok:
 		return models.User{}, bad
 	case user.Disabled:
 		return models.User{}, bad

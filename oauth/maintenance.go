@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -73,7 +72,7 @@ func (s *Maintenance) Purge(ctx context.Context) error {
 		for {
 			n, err := step.run()
 			if err != nil {
-				return fmt.Errorf("%s: %w", step.what, err)
+				return fromStore(err, step.what)
 			}
 			total += n
 			if n < purgeBatch || ctx.Err() != nil {
@@ -86,7 +85,7 @@ func (s *Maintenance) Purge(ctx context.Context) error {
 	}
 	// A small table (one row per throttled name or address): one statement.
 	if _, err := s.store.PurgeLoginFailures(ctx, now.Add(-failureWindow)); err != nil {
-		return fmt.Errorf("login failures purged: %w", err)
+		return fromStore(err, "login failures purged")
 	}
 	return nil
 }

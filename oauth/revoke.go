@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/batonhq/baton/models"
@@ -63,7 +62,7 @@ func (s *Tokens) revokeAccessToken(ctx context.Context, tok presentedToken) erro
 		return nil
 	}
 	if err := s.store.RevokeAccessToken(ctx, tok.jti, tok.exp); err != nil {
-		return fmt.Errorf("revoke access token: %w", err)
+		return fromStore(err, "revoke access token")
 	}
 	s.log.InfoContext(ctx, "access token revoked", "client_id", tok.clientID, "jti", tok.jti)
 	return nil

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -61,11 +60,8 @@ func (s *Admin) updateRoles(ctx context.Context, username, role string, change f
 		return models.User{}, err
 	}
 	u, err := s.store.UpdateUserRoles(ctx, username, func(roles []string) ([]string, error) { return change(roles), nil })
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return models.User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
-	case err != nil:
-		return models.User{}, fmt.Errorf("update roles: %w", err)
+	if err != nil {
+		return models.User{}, fromStore(err, "update roles", onNotFound(fmt.Errorf("user %q: %w", username, ErrNotFound)))
 	}
 	s.log.InfoContext(ctx, "user roles changed", "user_id", u.ID, "roles", u.Roles)
 	return u, nil

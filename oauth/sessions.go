@@ -51,7 +51,7 @@ func (s *Admin) ListSessions(ctx context.Context, username, after string, limit 
 	}
 	page, err := s.store.SessionsByUser(ctx, u.ID, after, limit+1)
 	if err != nil {
-		return nil, "", fmt.Errorf("list sessions: %w", err)
+		return nil, "", fromStore(err, "list sessions")
 	}
 	next := ""
 	if len(page) > limit {
@@ -77,11 +77,8 @@ type sessionEnder interface {
 
 func (s *shared) endSession(ctx context.Context, store sessionEnder, id, reason string) (bool, error) {
 	ended, err := store.EndSession(ctx, id, models.SessionEnd{At: s.now(), Reason: reason})
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return false, ErrNotFound
-	case err != nil:
-		return false, fmt.Errorf("end session: %w", err)
+	if err != nil {
+		return false, fromStore(err, "end session", onNotFound(ErrNotFound))
 	}
 	if ended {
 		s.opts.Metrics.SessionsEnded(reason, 1)
@@ -98,7 +95,7 @@ func (s *Admin) EndUserSessions(ctx context.Context, username, reason string) (i
 	}
 	n, err := s.store.EndUserSessions(ctx, u.ID, models.SessionEnd{At: s.now(), Reason: reason})
 	if err != nil {
-		return 0, fmt.Errorf("end sessions: %w", err)
+		return 0, fromStore(err, "end sessions")
 	}
 	s.opts.Metrics.SessionsEnded(reason, int(n))
 	s.log.InfoContext(ctx, "sessions ended", "user_id", u.ID, "count", n, "reason", reason)
@@ -109,11 +106,8 @@ func (s *Admin) EndUserSessions(ctx context.Context, username, reason string) (i
 // refreshes are refused from now on.
 func (s *Admin) DisableUser(ctx context.Context, username string) (models.User, error) {
 	u, ended, err := s.store.DisableUser(ctx, username, s.now())
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return models.User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
-	case err != nil:
-		return models.User{}, fmt.Errorf("disable user: %w", err)
+	if err != nil {
+		return models.User{}, fromStore(err, "disable user", onNotFound(fmt.Errorf("user %q: %w", username, ErrNotFound)))
 	}
 	s.opts.Metrics.SessionsEnded(models.EndUserDisabled, int(ended))
 	s.log.InfoContext(ctx, "user disabled; sessions ended", "user_id", u.ID, "count", ended, "reason", models.EndUserDisabled)
@@ -122,11 +116,8 @@ func (s *Admin) DisableUser(ctx context.Context, username string) (models.User, 
 
 func (s *Admin) user(ctx context.Context, username string) (models.User, error) {
 	u, err := s.store.UserByUsername(ctx, username)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return models.User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
-	case err != nil:
-		return models.User{}, fmt.Errorf("load user: %w", err)
+	if err != nil {
+		return models.User{}, fromStore(err, "load user", onNotFound(fmt.Errorf("user %q: %w", username, ErrNotFound)))
 	}
 	return u, nil
 }

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math"
 	"strings"
@@ -121,7 +120,7 @@ func (s *throttle) reserve(ctx context.Context, keys []string) error {
 		return d
 	})
 	if err != nil {
-		return fmt.Errorf("reserve login attempt: %w", err)
+		return fromStore(err, "reserve login attempt")
 	}
 	if wait <= 0 {
 		return nil
@@ -137,7 +136,7 @@ func (s *throttle) reserve(ctx context.Context, keys []string) error {
 // taken off the counts of release.
 func (s *throttle) release(ctx context.Context, clear, release []string) error {
 	if err := s.store.ReleaseLoginAttempt(ctx, clear, release); err != nil {
-		return fmt.Errorf("release login attempt: %w", err)
+		return fromStore(err, "release login attempt")
 	}
 	return nil
 }

@@ -126,11 +126,8 @@ func (s *Tokens) AuthenticateClient(ctx context.Context, cred ClientCredentials)
 		return models.Client{}, ErrInvalidClient.Describe("client authentication is required")
 	}
 	client, err := s.clients.get(ctx, cred.ID, s.now())
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return models.Client{}, fail
-	case err != nil:
-		return models.Client{}, fmt.Errorf("load client: %w", err)
+	if err != nil {
+		return models.Client{}, fromStore(err, "load client", onNotFound(fail))
 	}
 	if client.Public {
 		if cred.Method != AuthNone {
