@@ -10,6 +10,8 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -23,6 +25,20 @@ const (
 	RS256 = "RS256"
 	EdDSA = "EdDSA"
 )
+
+// Algorithms returns the signing algorithms baton supports, the default
+// first: the one list the configuration, the verifier and the discovery
+// documents derive from.
+func Algorithms() []string { return []string{ES256, RS256, EdDSA} }
+
+// CheckAlg reports whether alg is one of Algorithms.
+func CheckAlg(alg string) error {
+	if algs := Algorithms(); !slices.Contains(algs, alg) {
+		last := len(algs) - 1
+		return fmt.Errorf("keys: %.64q is not %s or %s", alg, strings.Join(algs[:last], ", "), algs[last])
+	}
+	return nil
+}
 
 // rsaBits is the RSA modulus size for RS256 keys.
 const rsaBits = 2048

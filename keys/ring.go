@@ -58,7 +58,7 @@ type snapshot struct {
 	kid     string
 	alg     jose.SignatureAlgorithm
 	priv    crypto.Signer
-	signers sync.Map                   // typ → *compactSigner
+	signers sync.Map                   // typ → jose.Signer
 	public  map[string]jose.JSONWebKey // published keys by kid
 	jwks    []byte
 	etag    string
@@ -240,19 +240,20 @@ func (r *Ring) Sign(_ context.Context, typ string, payload []byte) (string, erro
 	if err != nil {
 		return "", err
 	}
-	return signer.Sign(payload)
+	return sign(signer, payload)
 }
 
-func (s *snapshot) signer(typ string) (*compactSigner, error) {
+// signer returns the snapshot's signer for typ, built on first use.
+func (s *snapshot) signer(typ string) (jose.Signer, error) {
 	if v, ok := s.signers.Load(typ); ok {
-		return v.(*compactSigner), nil
+		return v.(jose.Signer), nil
 	}
-	signer, err := newCompactSigner(string(s.alg), s.kid, typ, s.priv)
+	signer, err := newSigner(s.alg, s.kid, typ, s.priv)
 	if err != nil {
 		return nil, err
 	}
 	v, _ := s.signers.LoadOrStore(typ, signer)
-	return v.(*compactSigner), nil
+	return v.(jose.Signer), nil
 }
 
 // JWKS returns the published key set as JSON and its strong ETag.

@@ -315,29 +315,6 @@ func TestOneRotatorAmongInstances(t *testing.T) {
 	}
 }
 
-func BenchmarkSign(b *testing.B) {
-	payload := []byte(`{"iss":"https://auth.example.test","sub":"u","aud":"api","client_id":"c","scope":"read write","iat":1,"exp":2,"jti":"abc","sid":"s"}`)
-	for _, alg := range []string{keys.ES256, keys.RS256, keys.EdDSA} {
-		b.Run(alg, func(b *testing.B) {
-			r, err := keys.NewRing(storetest.OpenSQLite(b), options(alg), time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := r.Init(b.Context()); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					if _, err := r.Sign(b.Context(), "at+jwt", payload); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		})
-	}
-}
-
 func TestVerify(t *testing.T) {
 	c := &clock{t: t0}
 	r := newRing(t, storetest.OpenSQLite(t), options(keys.ES256), c)
