@@ -87,9 +87,9 @@ func newKey(alg, state string, kek []byte, now, activateAt time.Time) (models.Si
 
 // unseal opens a stored key's private part.
 func unseal(kek []byte, k models.SigningKey) (crypto.Signer, error) {
-	der, err := open(kek, k.SealedKey, k.ID, k.Alg)
+	der, err := openKey(kek, k)
 	if err != nil {
-		return nil, fmt.Errorf("keys: BATON_KEK does not decrypt signing key %s: %w", k.ID, err)
+		return nil, err
 	}
 	priv, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {

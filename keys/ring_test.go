@@ -3,6 +3,7 @@ package keys_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -149,7 +150,7 @@ func TestRestartKeepsKeysAndWrongKEKChangesNothing(t *testing.T) {
 	c.Advance(2 * time.Hour) // a rotation would be due
 	r3, _ := keys.NewRing(store, wrong, c.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	err := r3.Init(t.Context())
-	if err == nil || !strings.Contains(err.Error(), "BATON_KEK does not decrypt signing key") {
+	if !errors.Is(err, keys.ErrWrongKEK) || !strings.Contains(err.Error(), "the KEK does not decrypt signing key") {
 		t.Fatalf("wrong KEK: %v", err)
 	}
 	after, _ := store.SigningKeys(t.Context())
@@ -169,14 +170,18 @@ func TestOptionsValidated(t *testing.T) {
 		edit func(*keys.Options)
 		want string
 	}{
-		{"alg", func(o *keys.Options) { o.Alg = "HS256" }, "BATON_SIGNING_ALG"},
-		{"kek", func(o *keys.Options) { o.KEK = []byte("short") }, "BATON_KEK"},
-		{"period", func(o *keys.Options) { o.RotationPeriod = 15 * time.Minute }, "BATON_KEY_ROTATION_PERIOD"},
+		{"alg", func(o *keys.Options) { o.Alg = "HS256" }, `"HS256" is not ES256, RS256 or EdDSA`},
+		{"kek", func(o *keys.Options) { o.KEK = []byte("short") }, "KEK: want 32 bytes, got 5"},
+		{"period", func(o *keys.Options) { o.RotationPeriod = 15 * time.Minute }, "rotation period (15m0s) must be at least twice the JWKS max-age (10m0s)"},
 	} {
 		o := options(keys.ES256)
 		tt.edit(&o)
-		if _, err := keys.NewRing(nil, o, time.Now, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+		_, err := keys.NewRing(nil, o, time.Now, nil)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: %v", tt.name, err)
+		}
+		if err != nil && strings.Contains(err.Error(), "BATON_") { // keys speaks of its options; cmd names the variables
+			t.Errorf("%s: %v names a variable", tt.name, err)
 		}
 	}
 }
