@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -14,22 +13,11 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/batonhq/baton/internal/clocktest"
 	"github.com/batonhq/baton/keys"
 	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/models/storetest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 var t0 = time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC)
 
@@ -40,9 +28,9 @@ func options(alg string) keys.Options {
 		TokenTTL: 15 * time.Minute, ReloadInterval: time.Minute}
 }
 
-func newRing(t *testing.T, store keys.Store, opts keys.Options, c *clock) *keys.Ring {
+func newRing(t *testing.T, store keys.Store, opts keys.Options, c *clocktest.Clock) *keys.Ring {
 	t.Helper()
-	r, err := keys.NewRing(store, opts, c.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r, err := keys.NewRing(store, opts, c.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +72,7 @@ const errUnknownKid = errString("unknown kid")
 func TestSignAndVerifyEachAlg(t *testing.T) {
 	for _, alg := range []string{keys.ES256, keys.RS256, keys.EdDSA} {
 		t.Run(alg, func(t *testing.T) {
-			r := newRing(t, storetest.OpenSQLite(t), options(alg), &clock{t: t0})
+			r := newRing(t, storetest.OpenSQLite(t), options(alg), clocktest.New(t0))
 			tok, err := r.Sign(t.Context(), "at+jwt", []byte(`{"sub":"x"}`))
 			if err != nil {
 				t.Fatal(err)
@@ -113,7 +101,7 @@ func TestSignAndVerifyEachAlg(t *testing.T) {
 
 func TestInitCreatesActiveAndNext(t *testing.T) {
 	store := storetest.OpenSQLite(t)
-	r := newRing(t, store, options(keys.ES256), &clock{t: t0})
+	r := newRing(t, store, options(keys.ES256), clocktest.New(t0))
 	ks := r.Keys()
 	if len(ks) != 2 || ks[0].State != models.KeyActive || ks[1].State != models.KeyNext {
 		t.Fatalf("keys %+v", ks)
@@ -131,7 +119,7 @@ func TestInitCreatesActiveAndNext(t *testing.T) {
 
 func TestRestartKeepsKeysAndWrongKEKChangesNothing(t *testing.T) {
 	store := storetest.OpenSQLite(t)
-	c := &clock{t: t0}
+	c := clocktest.New(t0)
 	r1 := newRing(t, store, options(keys.ES256), c)
 	tok, _ := r1.Sign(t.Context(), "at+jwt", []byte(`{}`))
 	before, _ := store.SigningKeys(t.Context())
@@ -148,7 +136,7 @@ func TestRestartKeepsKeysAndWrongKEKChangesNothing(t *testing.T) {
 	wrong := options(keys.ES256)
 	wrong.KEK = kek(2)
 	c.Advance(2 * time.Hour) // a rotation would be due
-	r3, _ := keys.NewRing(store, wrong, c.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r3, _ := keys.NewRing(store, wrong, c.Now, slog.New(slog.DiscardHandler))
 	err := r3.Init(t.Context())
 	if !errors.Is(err, keys.ErrWrongKEK) || !strings.Contains(err.Error(), "the KEK does not decrypt signing key") {
 		t.Fatalf("wrong KEK: %v", err)
@@ -202,7 +190,7 @@ func TestParseKEK(t *testing.T) {
 // least the JWKS max-age before it first signs, and a retired key stays
 // until its last token has expired plus the max-age.
 func TestLifecycle(t *testing.T) {
-	c := &clock{t: t0}
+	c := clocktest.New(t0)
 	opts := options(keys.ES256)
 	r := newRing(t, storetest.OpenSQLite(t), opts, c)
 	firstSeen := map[string]time.Time{}
@@ -243,7 +231,7 @@ func TestLifecycle(t *testing.T) {
 }
 
 func TestRotateOnDemand(t *testing.T) {
-	c := &clock{t: t0}
+	c := clocktest.New(t0)
 	r := newRing(t, storetest.OpenSQLite(t), options(keys.ES256), c)
 	first := r.ActiveKeyID()
 	c.Advance(5 * time.Minute)
@@ -267,7 +255,7 @@ func TestRotateOnDemand(t *testing.T) {
 }
 
 func TestAlgorithmChangeIsARotation(t *testing.T) {
-	c := &clock{t: t0}
+	c := clocktest.New(t0)
 	store := storetest.OpenSQLite(t)
 	newRing(t, store, options(keys.ES256), c)
 	r := newRing(t, store, options(keys.EdDSA), c)
@@ -290,7 +278,7 @@ func TestOneRotatorAmongInstances(t *testing.T) {
 	for _, b := range storetest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			store := b.Open(t)
-			c := &clock{t: t0}
+			c := clocktest.New(t0)
 			rings := make([]*keys.Ring, 4)
 			for i := range rings {
 				rings[i] = newRing(t, store, options(keys.ES256), c)
@@ -321,7 +309,7 @@ func TestOneRotatorAmongInstances(t *testing.T) {
 }
 
 func TestVerify(t *testing.T) {
-	c := &clock{t: t0}
+	c := clocktest.New(t0)
 	r := newRing(t, storetest.OpenSQLite(t), options(keys.ES256), c)
 	other := newRing(t, storetest.OpenSQLite(t), options(keys.ES256), c)
 	good, _ := r.Sign(t.Context(), "at+jwt", []byte(`{"a":1}`))
