@@ -23,18 +23,7 @@ import (
 func BenchmarkSign(b *testing.B) {
 	payload := []byte(`{"iss":"https://auth.example.test","sub":"u","aud":"api","client_id":"c","scope":"read write","iat":1,"exp":2,"jti":"abc","sid":"s"}`)
 	for _, alg := range Algorithms() {
-		priv, err := generate(alg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		joseSigner, err := newSigner(jose.SignatureAlgorithm(alg), "kid", "at+jwt", priv)
-		if err != nil {
-			b.Fatal(err)
-		}
-		compact, err := newCompactSigner(alg, "kid", "at+jwt", priv)
-		if err != nil {
-			b.Fatal(err)
-		}
+		_, joseSigner, compact := bothSigners(b, alg)
 		for _, s := range []struct {
 			name string
 			sign func([]byte) (string, error)
@@ -60,18 +49,7 @@ func BenchmarkSign(b *testing.B) {
 // and go-jose verifies both, so the benchmark compares like with like.
 func TestCompactSignerMatches(t *testing.T) {
 	for _, alg := range Algorithms() {
-		priv, err := generate(alg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		joseSigner, err := newSigner(jose.SignatureAlgorithm(alg), "kid", "at+jwt", priv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		compact, err := newCompactSigner(alg, "kid", "at+jwt", priv)
-		if err != nil {
-			t.Fatal(err)
-		}
+		priv, joseSigner, compact := bothSigners(t, alg)
 		a, err := sign(joseSigner, []byte(`{"a":1}`))
 		if err != nil {
 			t.Fatal(err)
@@ -102,6 +80,24 @@ func TestCompactSignerMatches(t *testing.T) {
 			}
 		}
 	}
+}
+
+// bothSigners returns a new key of alg and its two signers.
+func bothSigners(tb testing.TB, alg string) (crypto.Signer, jose.Signer, *compactSigner) {
+	tb.Helper()
+	priv, err := generate(alg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	joseSigner, err := newSigner(jose.SignatureAlgorithm(alg), "kid", "at+jwt", priv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	compact, err := newCompactSigner(alg, "kid", "at+jwt", priv)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return priv, joseSigner, compact
 }
 
 func b64Decode(t *testing.T, s string) []byte {
