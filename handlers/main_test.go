@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/batonhq/baton/handlers"
+	"github.com/batonhq/baton/internal/clocktest"
 	"github.com/batonhq/baton/keys"
 	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
@@ -36,24 +36,11 @@ type server struct {
 	store   storetest.Store
 	ring    *keys.Ring
 	svc     *oauth.Server
-	clock   *clock // the ring's clock, so tests can age the keys
+	clock   *clocktest.Clock // the ring's clock, so tests can age the keys
 	metrics *handlers.Metrics
 }
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func newServer(t *testing.T, store storetest.Store) *server {
 	t.Helper()
@@ -71,7 +58,7 @@ func newServerWith(t *testing.T, store storetest.Store, edit func(*oauth.Options
 func newServerConfig(t *testing.T, store storetest.Store, edit func(*oauth.Options), editCfg func(*handlers.Config)) *server {
 	t.Helper()
 	log := quiet()
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	ring, err := keys.NewRing(store, keys.Options{
 		Alg: "ES256", KEK: make([]byte, 32), RotationPeriod: 24 * time.Hour,
 		JWKSMaxAge: 10 * time.Minute, TokenTTL: 15 * time.Minute,

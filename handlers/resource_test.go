@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/handlers"
+	"github.com/batonhq/baton/internal/clocktest"
 	"github.com/batonhq/baton/keys"
 	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
@@ -37,7 +38,7 @@ type issuerServer struct {
 
 func startIssuer(t testing.TB, alg string) *issuerServer {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.DiscardHandler)
 	store := gormtest.OpenSQLite(t)
 	ring, err := keys.NewRing(store, keys.Options{Alg: alg, KEK: make([]byte, 32), RotationPeriod: time.Hour,
 		JWKSMaxAge: time.Minute, TokenTTL: time.Minute}, time.Now, log)
@@ -140,7 +141,7 @@ func resign(token, header string, sign func(input string) string) string {
 
 func TestResourceMiddleware(t *testing.T) {
 	b := startIssuer(t, keys.ES256)
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	v := b.verifier(t, func(cfg *resource.Config) { cfg.Now = c.Now })
 	h := protectedAPI(v, "read")
 	user := b.userToken(t)
@@ -215,7 +216,7 @@ func TestResourceWrongIssuerOrAudience(t *testing.T) {
 // interval cause none.
 func TestResourceJWKSRefetchOnUnknownKid(t *testing.T) {
 	b := startIssuer(t, keys.ES256)
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	v := b.verifier(t, func(cfg *resource.Config) { cfg.Now = c.Now })
 	if _, err := v.Verify(t.Context(), b.userToken(t).AccessToken); err != nil {
 		t.Fatal(err)
@@ -253,7 +254,7 @@ func TestResourceJWKSRefetchOnUnknownKid(t *testing.T) {
 // cached keys still verify.
 func TestResourceStaleJWKSWhileIssuerDown(t *testing.T) {
 	b := startIssuer(t, keys.ES256)
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	v := b.verifier(t, func(cfg *resource.Config) { cfg.Now = c.Now; cfg.Leeway = time.Hour })
 	tok := b.userToken(t).AccessToken
 	if _, err := v.Verify(t.Context(), tok); err != nil {
@@ -270,7 +271,7 @@ func TestResourceStaleJWKSWhileIssuerDown(t *testing.T) {
 // short cache has run out.
 func TestResourceOnlineMode(t *testing.T) {
 	b := startIssuer(t, keys.ES256)
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	v := b.verifier(t, func(cfg *resource.Config) {
 		cfg.Now = c.Now
 		cfg.Introspection = &resource.IntrospectionConfig{URL: b.URL + "/oauth2/introspect", ClientID: "api", ClientSecret: secret, CacheTTL: time.Second}

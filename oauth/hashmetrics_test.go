@@ -1,7 +1,6 @@
 package oauth_test
 
 import (
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -38,7 +37,7 @@ func TestHashWaitIsObserved(t *testing.T) {
 	rec := &waitRecorder{}
 	opts := oauth.Options{Issuer: "https://baton.test", AccessTokenTTL: time.Minute, RefreshIdleTTL: time.Hour,
 		SessionMaxTTL: 24 * time.Hour, Argon2: oauth.Argon2Params{Memory: 64, Time: 1, Threads: 1}, Metrics: rec}
-	svc, err := oauth.NewShared(gormtest.OpenSQLite(t), opts, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, err := oauth.NewShared(gormtest.OpenSQLite(t), opts, time.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,37 +7,18 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/batonhq/baton/internal/clocktest"
 	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
-
-// clock is a settable fake clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // testSigner signs with one ES256 key; the keys package has its own tests.
 type testSigner struct {
@@ -105,7 +86,7 @@ var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 type fixture struct {
 	svc    *oauth.Server
 	store  storetest.Store
-	clock  *clock
+	clock  *clocktest.Clock
 	signer *testSigner
 	opts   oauth.Options
 	user   models.User
@@ -134,8 +115,8 @@ func testOptions() oauth.Options {
 
 func newFixture(t testing.TB, store storetest.Store) *fixture {
 	t.Helper()
-	f := &fixture{store: store, clock: &clock{t: t0}, signer: newTestSigner(t), opts: testOptions()}
-	svc, err := oauth.NewServer(store, f.signer, f.opts, f.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := &fixture{store: store, clock: clocktest.New(t0), signer: newTestSigner(t), opts: testOptions()}
+	svc, err := oauth.NewServer(store, f.signer, f.opts, f.clock.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

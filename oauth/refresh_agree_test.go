@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
@@ -55,7 +54,7 @@ func newAgreeFixture(t *testing.T, b gormtest.Backend, fullOnly bool) *agreeFixt
 	svc, err := NewServer(store, fakeKeys{}, Options{Issuer: "https://i.test", AccessTokenTTL: 15 * time.Minute,
 		RefreshIdleTTL: 24 * time.Hour, SessionMaxTTL: 72 * time.Hour, RefreshReuseGrace: 10 * time.Second,
 		Argon2: Argon2Params{Memory: 64, Time: 1, Threads: 1}, RefreshKey: []byte("k-refresh-k-refresh-k-refresh-32")},
-		f.clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		f.clock, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

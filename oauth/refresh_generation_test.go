@@ -3,7 +3,6 @@ package oauth_test
 import (
 	"encoding/base64"
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -41,7 +40,7 @@ func TestForgedRefreshTokenNeverRevokes(t *testing.T) {
 			// token, and the database's rows alone mint none.
 			opts := f.opts
 			opts.RefreshKey = []byte("another-key-another-key-another!")
-			other, err := oauth.NewServer(f.store, f.signer, opts, f.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			other, err := oauth.NewServer(f.store, f.signer, opts, f.clock.Now, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}

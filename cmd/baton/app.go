@@ -31,7 +31,7 @@ type app struct {
 
 // open loads the configuration, opens the database and migrates it.
 func open(e *env) (*app, error) {
-	cfg, err := configs.Load(e.getenv)
+	cfg, err := loadConfig(e.getenv)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
@@ -48,6 +48,43 @@ func open(e *env) (*app, error) {
 }
 
 func (a *app) Close() { a.store.Close() }
+
+// loadConfig loads the configuration with the rules of keys, whose options
+// cmd maps from it.
+func loadConfig(getenv func(string) string) (configs.Config, error) {
+	return configs.Load(getenv, checkKeyConfig)
+}
+
+// checkKeyConfig checks the signing settings by keys' rules and names the
+// variable of each failure.
+func checkKeyConfig(c configs.Config) error {
+	var errs []error
+	if err := keys.CheckAlg(c.SigningAlg); err != nil {
+		errs = append(errs, fmt.Errorf("BATON_SIGNING_ALG: %w", err))
+	}
+	if c.JWKSMaxAge > 0 { // a non-positive max-age is reported by configs
+		if err := keys.CheckRotation(c.KeyRotationPeriod, c.JWKSMaxAge); err != nil {
+			errs = append(errs, fmt.Errorf("BATON_KEY_ROTATION_PERIOD and BATON_JWKS_MAX_AGE: %w", err))
+		}
+	}
+	if c.KEK != "" {
+		if _, err := keys.ParseKEK(c.KEK); err != nil {
+			errs = append(errs, fmt.Errorf("BATON_KEK: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// keysError names the variable behind an error of keys.
+func keysError(err error, cfg configs.Config) error {
+	switch {
+	case errors.Is(err, keys.ErrWrongKEK):
+		return fmt.Errorf("BATON_KEK: %w", err)
+	case errors.Is(err, keys.ErrTooEarly):
+		return fmt.Errorf("%w; BATON_JWKS_MAX_AGE is %s", err, cfg.JWKSMaxAge)
+	}
+	return err
+}
 
 func newLogger(cfg configs.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
@@ -167,7 +204,7 @@ func (a *app) ringWith(ctx context.Context, onRotate func()) (*keys.Ring, error)
 		return nil, err
 	}
 	if err := ring.Init(ctx); err != nil {
-		return nil, err
+		return nil, keysError(err, a.cfg)
 	}
 	return ring, nil
 }

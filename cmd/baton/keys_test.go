@@ -114,7 +114,7 @@ func TestRestartKeepsKeys(t *testing.T) {
 			wrong["BATON_KEK"] = randomKEK(t)
 			wrong["BATON_ADDR"] = freeAddr(t)
 			code, _, errOut := runCmd(t, wrong, "", "serve")
-			if code == 0 || !strings.Contains(errOut, "BATON_KEK does not decrypt signing key") || strings.Count(strings.TrimSpace(errOut), "\n") > 1 {
+			if code == 0 || !strings.Contains(errOut, "BATON_KEK: keys: the KEK does not decrypt signing key") || strings.Count(strings.TrimSpace(errOut), "\n") > 1 {
 				t.Fatalf("serve with a wrong KEK: exit %d, stderr %q", code, errOut)
 			}
 			after := storedKeys(t, dbURL)
@@ -411,7 +411,7 @@ func TestKeysRekey(t *testing.T) {
 	if code, got, errOut := runCmd(t, e, newKEK+"\n", "keys", "rekey", "--new-kek-stdin"); code != 0 || !strings.Contains(got, "2 signing keys re-sealed") {
 		t.Fatalf("rekey: %d %q %q", code, got, errOut)
 	}
-	if code, _, errOut := runCmd(t, e, "", "keys", "list"); code == 0 || !strings.Contains(errOut, "BATON_KEK does not decrypt") {
+	if code, _, errOut := runCmd(t, e, "", "keys", "list"); code == 0 || !strings.Contains(errOut, "BATON_KEK: keys: the KEK does not decrypt") {
 		t.Fatalf("the old KEK still opens the keys: %d %q", code, errOut)
 	}
 	e["BATON_KEK"] = newKEK

@@ -130,7 +130,7 @@ func waitReady(t *testing.T, base string) {
 	}
 }
 
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func postForm(t *testing.T, u string, v url.Values) (int, map[string]any) {
 	t.Helper()

@@ -87,8 +87,7 @@ func (s *Store) CreateSession(ctx context.Context, sess models.Session, maxPerUs
 			return nil
 		}
 		ended = live[maxPerUser-1:]
-		return tx.Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id IN ? AND ended_at IS NULL`,
-			int64(row.CreatedAt), models.EndReplaced, ended).Error
+		return endSessions(tx, int64(row.CreatedAt), models.EndReplaced, "id IN ?", ended).Error
 	})
 	if err != nil {
 		return nil, err
@@ -291,8 +290,7 @@ func (s *Store) applyRefresh(tx *gorm.DB, st models.RefreshState, c models.Refre
 		}
 	}
 	if c.End != nil {
-		return tx.Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL`,
-			int64(toMicros(c.End.At)), c.End.Reason, st.Session.ID).Error
+		return endSessions(tx, int64(toMicros(c.End.At)), c.End.Reason, "id = ?", st.Session.ID).Error
 	}
 	if !c.Rotate && !c.LastUsedAt.IsZero() {
 		return tx.Exec(`UPDATE sessions SET last_used_at = ? WHERE id = ?`, int64(toMicros(c.LastUsedAt)), st.Session.ID).Error

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -116,7 +115,7 @@ func FuzzDatabaseURL(f *testing.F) {
 	})
 }
 
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // BenchmarkRotate measures the refresh rotation in the store: each parallel
 // worker rotates its own session's chain, always presenting the newest

@@ -8,7 +8,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -30,7 +29,7 @@ func Backends() []Backend {
 	return []Backend{{"SQLite", OpenSQLite}, {"Postgres", OpenPostgres}}
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // OpenSQLite returns a migrated store on a file in t.TempDir().
 func OpenSQLite(t testing.TB) *gormstore.Store {
