@@ -44,10 +44,12 @@ func (e testError) Error() string { return string(e) }
 const errMissingRetryAfter = testError("503 without Retry-After")
 
 // TestDatabaseOutage refreshes from 32 goroutines while the Postgres
-// database is cut off for three seconds: while it is down every failure is
-// a 503 with Retry-After, service resumes by itself within seconds, and
-// afterwards every session has exactly one current refresh token and the
-// newest token each client holds still works.
+// database is cut off until every client has met the outage: while it is
+// down every failure is a 503 with Retry-After, service resumes by itself
+// within seconds, and afterwards every session has exactly one current
+// refresh token and the newest token each client holds still works. Each
+// phase lasts until every client has seen what the phase is for, not a
+// fixed time.
 func TestDatabaseOutage(t *testing.T) {
 	base := gormtest.PostgresURL(t)
 	dbURL := gormtest.FreshDatabase(t, base)
@@ -71,8 +73,12 @@ func TestDatabaseOutage(t *testing.T) {
 	var mu sync.Mutex
 	statuses := map[int32]map[int]int{0: {}, 1: {}, 2: {}}
 	firstOK := make([]time.Time, clients) // first success after the restore
+	// seen[0][i]: client i refreshed before the outage; seen[1][i]: it met the outage.
+	seen := map[int32][]bool{0: make([]bool, clients), 1: make([]bool, clients)}
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	stopClients := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	defer stopClients() // also when a wait below fails the test
 	for i := range clients {
 		wg.Add(1)
 		go func() {
@@ -94,30 +100,46 @@ func TestDatabaseOutage(t *testing.T) {
 				if status == 200 && p == 2 && firstOK[i].IsZero() {
 					firstOK[i] = time.Now()
 				}
+				if (p == 0 && status == 200) || (p == 1 && status == 503) {
+					seen[p][i] = true
+				}
 				mu.Unlock()
 				switch status {
 				case 200:
 					held[i] = next
 				case 503:
-					time.Sleep(50 * time.Millisecond)
+					time.Sleep(50 * time.Millisecond) // the client's backoff before it retries
 				}
 			}
 		}()
 	}
-	time.Sleep(time.Second)
+	all := func(phase int32) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			for i := range clients {
+				if (phase < 2 && !seen[phase][i]) || (phase == 2 && firstOK[i].IsZero()) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	waitUntil(t, "every client refreshed", 30*time.Second, all(0))
 	restore := gormtest.Cut(t, base, dbURL)
 	phase.Store(1)
-	time.Sleep(time.Second)
+	waitUntil(t, "every client met the outage", 30*time.Second, all(1))
 	if resp, _ := do(t, mustRequest(t, "GET", s.URL+"/readyz")); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz answers %d while the database is down", resp.StatusCode)
 	}
-	time.Sleep(2 * time.Second)
 	restore()
 	restoredAt.Store(time.Now().UnixNano())
 	phase.Store(2)
-	time.Sleep(4 * time.Second)
-	close(stop)
-	wg.Wait()
+	// Service resumes by itself within seconds: no client gets more.
+	if !eventually(10*time.Second, all(2)) {
+		t.Error("not every client refreshed again within 10 s of the restore")
+	}
+	stopClients()
 
 	t.Logf("statuses before %v, down %v, after %v", statuses[0], statuses[1], statuses[2])
 	for p, m := range statuses {
@@ -157,4 +179,28 @@ func mustRequest(t *testing.T, method, u string) *http.Request {
 		t.Fatal(err)
 	}
 	return req
+}
+
+// eventually polls cond (the state of other goroutines, or of an outside
+// process) until it holds or timeout passes, and reports whether it held.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			return cond()
+		}
+	}
+	return true
+}
+
+// waitUntil is eventually, failing the test when cond never holds.
+func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	if !eventually(timeout, cond) {
+		t.Fatalf("timed out after %s waiting until %s", timeout, what)
+	}
 }

@@ -47,7 +47,7 @@ func verify(t *testing.T, token string, jwks []byte) error {
 	if err := json.Unmarshal(jwks, &set); err != nil {
 		t.Fatal(err)
 	}
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func TestSignAndVerifyEachAlg(t *testing.T) {
 			if err := verify(t, tok, jwks); err != nil {
 				t.Fatal(err)
 			}
-			jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
+			jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(alg)})
 			if err != nil || jws.Signatures[0].Header.Algorithm != alg || string(jws.UnsafePayloadWithoutVerification()) != `{"sub":"x"}` {
 				t.Fatalf("token %s (%v): want alg %s and the payload as given", tok, err, alg)
 			}
@@ -321,7 +321,7 @@ func TestVerify(t *testing.T) {
 	flattened := fmt.Sprintf(`{"protected":%q,"payload":%q,"signature":%q}`, parts[0], parts[1], parts[2])
 	general := fmt.Sprintf(`{"payload":%q,"signatures":[{"protected":%q,"signature":%q}]}`, parts[1], parts[0], parts[2])
 	for _, tok := range []string{flattened, general} {
-		if _, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
+		if _, err := jose.ParseSignedJSON(tok, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
 			t.Fatalf("go-jose does not parse %s: %v", tok, err)
 		}
 	}

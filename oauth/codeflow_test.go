@@ -88,7 +88,7 @@ func (f *fixture) exchange(t *testing.T, code, client, redirect, v string) (oaut
 
 func (f *fixture) idClaims(t *testing.T, token string) oauth.IDClaims {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatal(err)
 	}

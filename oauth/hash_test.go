@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -56,7 +57,9 @@ func TestHasherSlotRests(t *testing.T) {
 // TestHasherQueueBounded fills the queue: the next hash is refused at once
 // with temporarily_unavailable and a retry time, and waiters that give up
 // leave the queue.
-func TestHasherQueueBounded(t *testing.T) {
+func TestHasherQueueBounded(t *testing.T) { synctest.Test(t, testHasherQueueBounded) }
+
+func testHasherQueueBounded(t *testing.T) {
 	h := &Hasher{params: Argon2Params{Memory: 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1, maxWaiting: 2}
 	h.slots <- struct{}{} // the only slot is busy
 	ctx, cancel := context.WithCancel(t.Context())
@@ -64,8 +67,9 @@ func TestHasherQueueBounded(t *testing.T) {
 	for range 2 {
 		go func() { _, err := h.Hash(ctx, "waits"); errs <- err }()
 	}
-	for h.waiting.Load() < 2 {
-		time.Sleep(time.Millisecond) // until both wait for the slot
+	synctest.Wait() // until both block
+	if n := h.waiting.Load(); n != 2 {
+		t.Fatalf("%d hashes wait for the busy slot, want 2", n)
 	}
 	_, err := h.Hash(t.Context(), "refused")
 	var oerr *Error
@@ -103,6 +107,10 @@ func TestHasherMemoryBudget(t *testing.T) {
 // is three slots' while one slot is busy: it waits until it holds three
 // slots, and no narrow hash runs beside it meanwhile.
 func TestHasherWideHashTakesItsMemory(t *testing.T) {
+	synctest.Test(t, testHasherWideHashTakesItsMemory)
+}
+
+func testHasherWideHashTakesItsMemory(t *testing.T) {
 	p := Argon2Params{Memory: 64, Time: 1, Threads: 1}
 	h := &Hasher{params: p, slots: make(chan struct{}, 4), duty: 1, maxWaiting: 8, wide: make(chan struct{}, 1)}
 	wide := &Hasher{params: Argon2Params{Memory: 3 * 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1, maxWaiting: 1}
@@ -123,13 +131,14 @@ func TestHasherWideHashTakesItsMemory(t *testing.T) {
 		ok, err := h.Verify(t.Context(), stored, "pw")
 		done <- ok && err == nil
 	}()
-	for len(h.slots) < 3 {
-		time.Sleep(time.Millisecond) // until it holds the free slot
+	synctest.Wait() // until it blocks for the slot it lacks
+	if n := len(h.slots); n != cap(h.slots) {
+		t.Fatalf("%d of %d slots held while the wide hash waits: it should hold the free ones", n, cap(h.slots))
 	}
 	select {
 	case <-done:
 		t.Fatal("the wide hash ran in one free slot")
-	case <-time.After(20 * time.Millisecond):
+	default:
 	}
 	<-h.slots // one busy slot frees: now three are free
 	if !<-done {
@@ -142,7 +151,9 @@ func TestHasherWideHashTakesItsMemory(t *testing.T) {
 
 // TestHasherIdleAfterBurst: idle is called once the last hash of a burst
 // is done, not while hashes still wait.
-func TestHasherIdleAfterBurst(t *testing.T) {
+func TestHasherIdleAfterBurst(t *testing.T) { synctest.Test(t, testHasherIdleAfterBurst) }
+
+func testHasherIdleAfterBurst(t *testing.T) {
 	idle := make(chan struct{}, 16)
 	h := &Hasher{params: Argon2Params{Memory: 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1, maxWaiting: 8,
 		idle: func() { idle <- struct{}{} }}
@@ -151,8 +162,9 @@ func TestHasherIdleAfterBurst(t *testing.T) {
 	for range 4 {
 		go func() { _, err := h.Hash(t.Context(), "pw"); errs <- err }()
 	}
-	for h.waiting.Load() < 4 {
-		time.Sleep(time.Millisecond)
+	synctest.Wait() // until all four block
+	if n := h.waiting.Load(); n != 4 {
+		t.Fatalf("%d hashes wait for the busy slot, want 4", n)
 	}
 	<-h.slots // free the slot: the four hash one by one
 	for range 4 {
@@ -161,10 +173,11 @@ func TestHasherIdleAfterBurst(t *testing.T) {
 		}
 	}
 	<-idle
+	synctest.Wait() // every goroutine of the burst has finished or blocked
 	select {
 	case <-idle:
 		t.Fatal("idle called more than once for one burst")
-	case <-time.After(50 * time.Millisecond):
+	default:
 	}
 }
 
@@ -172,6 +185,10 @@ func TestHasherIdleAfterBurst(t *testing.T) {
 // slot takes the next one, so the next hash reuses the memory collect
 // freed instead of the heap holding both.
 func TestHasherCollectsBeforeNextHash(t *testing.T) {
+	synctest.Test(t, testHasherCollectsBeforeNextHash)
+}
+
+func testHasherCollectsBeforeNextHash(t *testing.T) {
 	collecting, finish := make(chan struct{}, 4), make(chan struct{})
 	h := &Hasher{params: Argon2Params{Memory: 64, Time: 1, Threads: 1}, slots: make(chan struct{}, 1), duty: 1, maxWaiting: 8,
 		collect: func() { collecting <- struct{}{}; <-finish }}
@@ -181,9 +198,7 @@ func TestHasherCollectsBeforeNextHash(t *testing.T) {
 	<-collecting // the first hash's collection is running
 	second := make(chan error, 1)
 	go func() { _, err := h.Hash(t.Context(), "second"); second <- err }()
-	for h.waiting.Load() < 1 && h.runs.Load() < 2 {
-		time.Sleep(time.Millisecond)
-	}
+	synctest.Wait() // until the second hash waits, or has run
 	if h.runs.Load() != 1 {
 		t.Fatalf("%d hashes ran while the first one's memory was being collected; want 1", h.runs.Load())
 	}

@@ -48,7 +48,7 @@ func (s *testSigner) Sign(_ context.Context, typ string, payload []byte) (string
 
 // Verify checks a token signed by Sign.
 func (s *testSigner) Verify(token, typ string) ([]byte, error) {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func (s *testSigner) Verify(token, typ string) ([]byte, error) {
 // claims verifies the access token's signature and header and returns its claims.
 func (s *testSigner) claims(t *testing.T, token string) oauth.AccessClaims {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		t.Fatalf("parse access token: %v", err)
 	}

@@ -36,9 +36,6 @@ func validScopeToken(tok string) bool {
 	return tok != ""
 }
 
-// ValidScopeToken reports whether s is a single valid scope-token.
-func ValidScopeToken(s string) bool { return validScopeToken(s) }
-
 // narrowScope returns the requested scope when it is a subset of the allowed
 // one, or all of the allowed scope when nothing was requested.
 func narrowScope(requested []string, given bool, allowed []string) ([]string, error) {

@@ -44,18 +44,8 @@ func successorKey(token string) ([]byte, error) {
 	return hkdf.Key(sha256.New, []byte(token), nil, "baton refresh successor v1", 32)
 }
 
-// sealSuccessor encrypts successor under a key derived from token.
-func sealSuccessor(token, successor string) ([]byte, error) {
-	aead, err := successorAEAD(token)
-	if err != nil {
-		return nil, err
-	}
-	nonce := make([]byte, aead.NonceSize())
-	_, _ = rand.Read(nonce)
-	return aead.Seal(nonce, nonce, []byte(successor), hashToken(token)), nil
-}
-
-// openSuccessor decrypts what sealSuccessor produced.
+// openSuccessor decrypts a successor sealed under a key derived from the
+// token, as rotations before schema 7 stored it (the tests' sealSuccessor).
 func openSuccessor(token string, sealed []byte) (string, error) {
 	aead, err := successorAEAD(token)
 	if err != nil {

@@ -2,8 +2,21 @@ package oauth
 
 import (
 	"bytes"
+	"crypto/rand"
 	"testing"
 )
+
+// sealSuccessor encrypts successor under a key derived from token, as
+// rotations stored it before schema 7; baton now only opens such rows.
+func sealSuccessor(token, successor string) ([]byte, error) {
+	aead, err := successorAEAD(token)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return aead.Seal(nonce, nonce, []byte(successor), hashToken(token)), nil
+}
 
 func TestSealedSuccessor(t *testing.T) {
 	tok, succ := newOpaque(tokenBytes), newOpaque(tokenBytes)

@@ -27,6 +27,7 @@ type app struct {
 	cfg   configs.Config
 	log   *slog.Logger
 	store *gormstore.Store
+	now   func() time.Time
 }
 
 // open loads the configuration, opens the database and migrates it.
@@ -44,7 +45,7 @@ func open(e *env) (*app, error) {
 		store.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
-	return &app{cfg: cfg, log: log, store: store}, nil
+	return &app{cfg: cfg, log: log, store: store, now: e.now}, nil
 }
 
 func (a *app) Close() { a.store.Close() }
@@ -199,7 +200,7 @@ func (a *app) ringWith(ctx context.Context, onRotate func()) (*keys.Ring, error)
 		JWKSMaxAge:     a.cfg.JWKSMaxAge,
 		TokenTTL:       a.cfg.AccessTokenTTL,
 		OnRotate:       onRotate,
-	}, time.Now, a.log)
+	}, a.now, a.log)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,12 +47,15 @@ func TestCrashDuringRefreshes(t *testing.T) {
 			var stop atomic.Bool
 			var mu sync.Mutex
 			outcomes := map[string]int{}
+			var restarted atomic.Bool
+			okBefore, okAfter := make([]bool, clients), make([]bool, clients) // a 200 before the kill, after the restart
 			var wg sync.WaitGroup
 			for i := range clients {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
 					for !stop.Load() {
+						after := restarted.Load()
 						status, next, err := refreshAt(d.base, held[i])
 						key := http.StatusText(status)
 						if err != nil {
@@ -59,12 +63,16 @@ func TestCrashDuringRefreshes(t *testing.T) {
 						}
 						mu.Lock()
 						outcomes[key]++
+						if status == 200 {
+							okBefore[i] = true
+							okAfter[i] = okAfter[i] || after
+						}
 						mu.Unlock()
 						switch {
 						case status == 200:
 							held[i] = next
 						case err != nil || status == 503:
-							time.Sleep(20 * time.Millisecond) // the server is restarting: retry the same token
+							time.Sleep(20 * time.Millisecond) // the client's backoff: the server is restarting, retry the same token
 						default:
 							t.Errorf("client %d: status %d", i, status)
 							return
@@ -72,15 +80,20 @@ func TestCrashDuringRefreshes(t *testing.T) {
 					}
 				}()
 			}
-			time.Sleep(time.Second)
+			stopClients := sync.OnceFunc(func() { stop.Store(true); wg.Wait() })
+			defer stopClients() // also when a wait below fails the test
+			all := func(ok []bool) func() bool {
+				return func() bool { mu.Lock(); defer mu.Unlock(); return !slices.Contains(ok, false) }
+			}
+			waitUntil(t, "every client refreshed", 30*time.Second, all(okBefore))
 			if err := first.cmd.Process.Kill(); err != nil { // SIGKILL: no shutdown at all
 				t.Fatal(err)
 			}
 			_ = first.cmd.Wait()
 			startProcessAt(t, bin, e, addr)
-			time.Sleep(2 * time.Second)
-			stop.Store(true)
-			wg.Wait()
+			restarted.Store(true)
+			waitUntil(t, "every client refreshed after the restart", 30*time.Second, all(okAfter))
+			stopClients()
 			t.Logf("outcomes: %v", outcomes)
 			if outcomes["connection error"] == 0 {
 				t.Fatal("no request met the crash")

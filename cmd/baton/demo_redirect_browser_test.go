@@ -135,7 +135,7 @@ func demoRedirectLogin(t *testing.T, chrome, dbURL string) {
 	screenshot(ctx, "demo-redirect.png")
 
 	// Ten calls after the access token has expired: one refresh, ten successes.
-	time.Sleep(ttl + 500*time.Millisecond)
+	run("the access token expires", tokenExpired())
 	before := refreshes(logs)
 	run("10 calls after expiry", chromedp.Click(chromedp.CSS("#fire")), text("#results", "10/10 ok"))
 	if n := refreshes(logs) - before; n != 1 {

@@ -49,7 +49,7 @@ func fetchJWKS(t *testing.T, base string) jose.JSONWebKeySet {
 
 // verifyWith checks a token's signature against a key set; it returns the kid.
 func verifyWith(token string, set jose.JSONWebKeySet) (string, error) {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
 	if err != nil {
 		return "", err
 	}
@@ -267,9 +267,11 @@ func TestTwoInstancesRotate(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, p := range procs {
 		wg.Add(2)
-		go func() { // issue tokens
+		go func() { // issue tokens, one every 20 ms
 			defer wg.Done()
-			for ctx.Err() == nil {
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for ; ctx.Err() == nil; paced(ctx, tick) {
 				started := time.Now()
 				tok, err := issueToken(p.base)
 				if err != nil {
@@ -281,18 +283,18 @@ func TestTwoInstancesRotate(t *testing.T) {
 				mu.Lock()
 				tokens = append(tokens, issued{token: tok.token, kid: tok.kid, exp: tok.exp, started: started, received: time.Now()})
 				mu.Unlock()
-				time.Sleep(20 * time.Millisecond)
 			}
 		}()
-		go func() { // fetch the JWKS
+		go func() { // fetch the JWKS, every 25 ms
 			defer wg.Done()
-			for ctx.Err() == nil {
+			tick := time.NewTicker(25 * time.Millisecond)
+			defer tick.Stop()
+			for ; ctx.Err() == nil; paced(ctx, tick) {
 				started := time.Now()
 				set := fetchJWKS(t, p.base)
 				mu.Lock()
 				fetches = append(fetches, fetched{instance: i, started: started, ended: time.Now(), set: set})
 				mu.Unlock()
-				time.Sleep(25 * time.Millisecond)
 			}
 		}()
 	}
@@ -343,6 +345,14 @@ func TestTwoInstancesRotate(t *testing.T) {
 	t.Logf("%d token × JWKS verifications", checked)
 }
 
+// paced waits for the next tick of a client's request rate, or for ctx to end.
+func paced(ctx context.Context, tick *time.Ticker) {
+	select {
+	case <-tick.C:
+	case <-ctx.Done():
+	}
+}
+
 type tokenInfo struct {
 	token, kid string
 	exp        time.Time
@@ -363,7 +373,7 @@ func issueToken(base string) (tokenInfo, error) {
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
 		return tokenInfo{}, fmt.Errorf("token endpoint: %d %v", resp.StatusCode, err)
 	}
-	jws, err := jose.ParseSigned(out.AccessToken, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(out.AccessToken, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return tokenInfo{}, err
 	}
@@ -380,20 +390,23 @@ func TestKeysListAndRotate(t *testing.T) {
 	e := sqliteEnv(t.TempDir())
 	e["BATON_JWKS_MAX_AGE"] = "1s"
 	e["BATON_KEY_ROTATION_PERIOD"] = "2s"
-	code, out, errOut := runCmd(t, e, "", "keys", "list")
+	at := time.Now().Truncate(time.Second) // whole seconds: any storage keeps them exactly
+	now := func() time.Time { return at }
+	code, out, errOut := runCmdAt(t, now, e, "", "keys", "list")
 	if code != 0 || !strings.Contains(out, "KID") || strings.Count(out, " active ") != 1 || strings.Count(out, " next ") != 1 {
 		t.Fatalf("keys list: %d %q %q", code, out, errOut)
 	}
-	code, _, errOut = runCmd(t, e, "", "keys", "rotate")
+	at = at.Add(999 * time.Millisecond)
+	code, _, errOut = runCmdAt(t, now, e, "", "keys", "rotate")
 	if code == 0 || !strings.Contains(errOut, "BATON_JWKS_MAX_AGE") {
-		t.Fatalf("rotate to a key published a moment ago: %d %q", code, errOut)
+		t.Fatalf("rotate to a key published less than a max-age ago: %d %q", code, errOut)
 	}
-	time.Sleep(1100 * time.Millisecond) // real time: the command reads the wall clock
-	code, out, errOut = runCmd(t, e, "", "keys", "rotate")
+	at = at.Add(time.Millisecond) // the next key has been published for a max-age
+	code, out, errOut = runCmdAt(t, now, e, "", "keys", "rotate")
 	if code != 0 || !strings.Contains(out, "rotated") {
 		t.Fatalf("keys rotate: %d %q %q", code, out, errOut)
 	}
-	_, out, _ = runCmd(t, e, "", "keys", "list")
+	_, out, _ = runCmdAt(t, now, e, "", "keys", "list")
 	if strings.Count(out, " retired ") != 1 || strings.Count(out, " active ") != 1 || strings.Count(out, " next ") != 1 {
 		t.Fatalf("after rotate:\n%s", out)
 	}

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 	"github.com/gin-gonic/gin"
@@ -68,6 +69,7 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	now    func() time.Time // the commands' clock: time.Now but in tests
 }
 
 // exitCode is panicked by kong's Exit hook so that --help returns from run
@@ -76,7 +78,12 @@ type exitCode int
 
 // run executes one command and returns the process exit status. Errors are
 // one line on stderr.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runAt(ctx, time.Now, args, getenv, stdin, stdout, stderr)
+}
+
+// runAt is run with the clock now.
+func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 	var c cli
 	defer func() {
 		if r := recover(); r != nil {
@@ -100,7 +107,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stderr, "baton: %s\n", oneLine(err))
 		return 2
 	}
-	if err := kctx.Run(&env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}); err != nil {
+	if err := kctx.Run(&env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: now}); err != nil {
 		fmt.Fprintf(stderr, "baton: %s\n", oneLine(err))
 		return 1
 	}

@@ -38,8 +38,14 @@ func sqliteEnv(dir string) environ {
 // runCmd runs one command and returns its exit code and output.
 func runCmd(t *testing.T, e environ, stdin string, args ...string) (int, string, string) {
 	t.Helper()
+	return runCmdAt(t, time.Now, e, stdin, args...)
+}
+
+// runCmdAt is runCmd with the clock now.
+func runCmdAt(t *testing.T, now func() time.Time, e environ, stdin string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(t.Context(), args, e.get, strings.NewReader(stdin), &out, &errOut)
+	code := runAt(t.Context(), now, args, e.get, strings.NewReader(stdin), &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -102,6 +108,22 @@ func launch(t *testing.T, e environ) (string, func(), *syncWriter) {
 		t.Fatalf("serve did not become ready: %s", errOut.w)
 	}
 	return base, stop, errOut
+}
+
+// waitUntil polls cond (the state of other goroutines, or of a process
+// the test started) until it holds, failing the test after timeout.
+func waitUntil(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("timed out after %s waiting until %s", timeout, what)
+		}
+	}
 }
 
 // ready polls /readyz until it answers 200, the server exits or 20 s pass.

@@ -142,10 +142,10 @@ func (a *app) serveInternal(ctx context.Context, cfg handlers.Config) (*sync.Wai
 // freed. A GC target instead (400 before) ran a collection during each
 // hash, as the tiny live heap set a goal under one hash's size, and the
 // runtime returned the freed pages to the system (to honour that goal and
-// the limit), which the next hash faulted back in: password logins at c=4
-// went from 10 to 4–7 /s with three times the page faults. Refreshes keep
-// the few collections a target of 400 gave them: with about 10 MiB live,
-// the heap grows to near the limit (42 MiB by default) between two.
+// the limit), which the next hash faulted back in, slowing password logins
+// (docs/PERFORMANCE.md, "Collecting after each hash"). Refreshes keep the
+// few collections a target of 400 gave them: with about 10 MiB live, the
+// heap grows to near the limit (42 MiB by default) between two.
 //
 // The Go limit is, in order: BATON_MEMORY_LIMIT (the container's size)
 // less memoryCode and one hash; GOMEMLIMIT as the runtime reads it; or

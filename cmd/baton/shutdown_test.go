@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -59,10 +62,12 @@ func TestGracefulShutdown(t *testing.T) {
 			statuses[i] = resp.StatusCode
 		}()
 	}
-	for deadline := time.Now().Add(10 * time.Second); dialed.Load() < n && time.Now().Before(deadline); {
-		time.Sleep(5 * time.Millisecond) // until every request has its connection
+	// Until every request is in the server: it has hashed, or holds or
+	// waits for a hash slot (they hash two at a time).
+	waitUntil(t, "every login reached the hasher", 30*time.Second, func() bool { return hashesStarted(t, p.base) >= n })
+	if got := dialed.Load(); got != n {
+		t.Fatalf("%d connections for %d requests", got, n)
 	}
-	time.Sleep(100 * time.Millisecond) // and has been sent; they hash two at a time
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -85,4 +90,31 @@ func TestGracefulShutdown(t *testing.T) {
 	if _, err := http.Get(p.base + "/healthz"); err == nil {
 		t.Fatal("still accepting after shutdown")
 	}
+}
+
+// hashesStarted reads from /metrics how many hashes took a slot
+// (baton_hash_wait_seconds_count) or wait for one (baton_hash_queue_depth).
+func hashesStarted(t *testing.T, base string) int {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, _ := strings.Cut(line, " ")
+		if name == "baton_hash_wait_seconds_count" || name == "baton_hash_queue_depth" {
+			v, err := strconv.ParseFloat(value, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			n += int(v)
+		}
+	}
+	return n
 }

@@ -30,14 +30,13 @@ import (
 // A rotation never waits for a batch to fill: when no batch is being
 // written, the waiting rotations go at once, so a lone refresh costs what it
 // did alone. Batches form while the database is busy with the one before.
-// One writer at a time makes the largest batches: a second writer at once
-// measured slower, in throughput and p99, at concurrency 8 and 32. But a
-// batch can wait for a row lock (a session being ended, another instance's
+// One writer at a time makes the largest batches, and was faster than a
+// second writer (docs/PERFORMANCE.md, "Group commit"). But a batch can wait for a row lock (a session being ended, another instance's
 // batch), and that must not hold up every refresh of the instance: a batch
 // still unwritten after stuckAfter stops counting as the writer, and the
 // rotations that wait go in a batch of their own.
 const (
-	stuckAfter    = 10 * time.Millisecond // batches took 1.2 ms (median), p99 4.1 ms at c=8; 4.1 ms, p99 9.3 ms at c=32
+	stuckAfter    = 10 * time.Millisecond // well above a batch's usual time (docs/PERFORMANCE.md), far below a lock wait
 	maxBatch      = 64                    // rotations per batch
 	batchDeadline = 30 * time.Second
 )

@@ -59,16 +59,15 @@ func TestRotationsShareCommits(t *testing.T) {
 			mu.Unlock()
 		})
 	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	finished := make(chan struct{})
+	go func() { wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Second):
 		mu.Lock()
 		n := done
 		mu.Unlock()
-		if n == others {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d rotations went while one batch waited for a lock", n, others)
-		}
+		t.Fatalf("%d of %d rotations went while one batch waited for a lock", n, others)
 	}
 	select {
 	case <-held:

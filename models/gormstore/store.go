@@ -1,7 +1,9 @@
 // Package gormstore implements models.Store with GORM on SQLite (embedded,
-// pure Go) and Postgres. Each method owns its transaction; the refresh
-// rotation locks the session row so that racing presentations of one token
-// are serialised in either database.
+// pure Go) and Postgres. Each method runs in a transaction of its own,
+// except the one-step refresh rotation on Postgres (RotateRefresh), which
+// the batcher (batch.go) writes in one transaction with the other rotations
+// waiting at the time, all or nothing. A rotation locks the session row so
+// that racing presentations of one token are serialised in either database.
 package gormstore
 
 import (
@@ -150,8 +152,8 @@ func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) err
 // Each attempt first takes a slot of s.gate, one per connection, so that
 // transactions wait for a connection here, in FIFO order, and not in
 // database/sql, which hands a freed connection to a random waiter: under a
-// queue that random order is what makes the slowest requests slow (p99 of
-// refreshes at c=32: 104 ms with it, 46 ms with the gate on this machine).
+// queue that random order is what makes the slowest requests slow (the p99
+// of refreshes; docs/PERFORMANCE.md, "The refresh path").
 func (s *Store) retry(ctx context.Context, fn func() error) error {
 	var err error
 	for attempt := 1; ; attempt++ {

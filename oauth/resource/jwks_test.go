@@ -300,7 +300,7 @@ func TestVerifyRefusesJSONSerialization(t *testing.T) {
 	flattened := jws.FullSerialize() // one signature: flattened
 	general := generalize(t, flattened)
 	for name, tok := range map[string]string{"general": general, "flattened": flattened} {
-		if _, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
+		if _, err := jose.ParseSignedJSON(tok, []jose.SignatureAlgorithm{jose.ES256}); err != nil {
 			t.Fatalf("%s: go-jose does not parse it: %v", name, err)
 		}
 		if _, err := v.Verify(t.Context(), tok); !errors.Is(err, resource.ErrInvalidToken) {
