@@ -6,14 +6,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
-	"github.com/alecthomas/kong"
+	"github.com/batonhq/baton/internal/cli"
 )
 
 func main() {
@@ -38,46 +36,14 @@ type env struct {
 	stderr io.Writer
 }
 
-// exitCode is panicked by kong's Exit hook so that --help returns from run
-// instead of exiting the process.
-type exitCode int
-
 // run executes the command line and returns the process exit status.
 // Errors are one line on stderr.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var c any = &benchCmd{}
 	if len(args) > 0 && args[0] == baselineArg {
 		c, args = &benchBaselineCmd{}, args[1:]
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			ec, ok := r.(exitCode)
-			if !ok {
-				panic(r)
-			}
-			code = int(ec)
-		}
-	}()
-	parser, err := kong.New(c, kong.Name("baton-bench"),
-		kong.Description("baton-bench: load a running baton and report throughput, latency and errors."),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { panic(exitCode(code)) }))
-	if err != nil {
-		fmt.Fprintf(stderr, "baton-bench: %v\n", err)
-		return 2
-	}
-	kctx, err := parser.Parse(args)
-	if err != nil {
-		fmt.Fprintf(stderr, "baton-bench: %s\n", oneLine(err))
-		return 2
-	}
-	if err := kctx.Run(&env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}); err != nil {
-		fmt.Fprintf(stderr, "baton-bench: %s\n", oneLine(err))
-		return 1
-	}
-	return 0
+	return cli.Run("baton-bench", "baton-bench: load a running baton and report throughput, latency and errors.",
+		c, args, stdout, stderr,
+		&env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr})
 }
-
-// oneLine is err on one line (a joined error's parts are separated by
-// newlines).
-func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
