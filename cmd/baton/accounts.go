@@ -22,7 +22,7 @@ type userAddCmd struct {
 // Run creates a user.
 func (c *userAddCmd) Run(e *env) error {
 	if !c.PasswordStdin {
-		return errors.New("--password-stdin is required: the password is read from stdin, never from arguments")
+		return stdinRequired("password-stdin", "password")
 	}
 	for _, r := range c.Role { // before reading stdin or opening the database
 		if !slices.Contains(oauth.Roles(), r) {
@@ -118,13 +118,15 @@ func (c *clientAddCmd) Run(e *env) error {
 		if err != nil {
 			return err
 		}
-		kind := "confidential"
-		if cl.Public {
-			kind = "public"
-		}
-		fmt.Fprintf(e.stdout, "%s client %s created\n", kind, cl.ID)
+		fmt.Fprintf(e.stdout, "%s client %s created\n", kindOf(cl.Public), cl.ID)
 		return nil
 	})
+}
+
+// stdinRequired is the error for a flag that must be given because the
+// secret it names is read from stdin, never from arguments.
+func stdinRequired(flag, what string) error {
+	return fmt.Errorf("--%s is required: the %s is read from stdin, never from arguments", flag, what)
 }
 
 // readSecret reads the first line of r, without its line ending.

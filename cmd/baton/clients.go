@@ -122,7 +122,7 @@ type clientRotateSecretCmd struct {
 // at once here, and within 5 s on running servers (their client cache).
 func (c *clientRotateSecretCmd) Run(e *env) error {
 	if !c.SecretStdin {
-		return errors.New("--secret-stdin is required: the secret is read from stdin, never from arguments")
+		return stdinRequired("secret-stdin", "secret")
 	}
 	secret, err := readSecret(e.stdin, "client secret")
 	if err != nil {

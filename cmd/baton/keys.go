@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -53,7 +52,7 @@ type keysRekeyCmd struct {
 // Run re-seals every signing key under a new KEK (KEK rotation).
 func (c *keysRekeyCmd) Run(e *env) error {
 	if !c.NewKEKStdin {
-		return errors.New("--new-kek-stdin is required: the new KEK is read from stdin, never from arguments")
+		return stdinRequired("new-kek-stdin", "new KEK")
 	}
 	line, err := readSecret(e.stdin, "new KEK")
 	if err != nil {

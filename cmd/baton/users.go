@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -51,7 +50,7 @@ type userSetPasswordCmd struct {
 // Run changes the password and ends the user's sessions.
 func (c *userSetPasswordCmd) Run(e *env) error {
 	if !c.PasswordStdin {
-		return errors.New("--password-stdin is required: the password is read from stdin, never from arguments")
+		return stdinRequired("password-stdin", "password")
 	}
 	password, err := readSecret(e.stdin, "password")
 	if err != nil {
