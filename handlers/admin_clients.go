@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -62,21 +61,16 @@ type clientWithSecret struct {
 
 // list: GET /admin/v1/clients[?limit=N][&after=ID]
 func (h *adminClients) list(c *gin.Context) {
-	limit := defaultPage
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
-			h.failed(c, badInput("limit must be 1 to 500"))
-			return
-		}
-		limit = n
+	v := c.Query("limit")
+	limit, err := pageLimit(v, v != "")
+	if h.failed(c, err) {
+		return
 	}
 	page, next, err := h.svc.ListClients(c.Request.Context(), c.Query("after"), limit)
 	if h.failed(c, err) {
 		return
 	}
-	noStore(c)
-	c.JSON(http.StatusOK, gin.H{"clients": page, "next": next})
+	writePage(c, "clients", page, next)
 }
 
 // show: GET /admin/v1/clients/{id}

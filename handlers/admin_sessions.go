@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -17,6 +18,26 @@ const (
 	maxPage     = 500
 )
 
+// pageLimit is the limit parameter of a list, given (v) or not: 1 to
+// maxPage, defaultPage when not given.
+func pageLimit(v string, given bool) (int, error) {
+	if !given {
+		return defaultPage, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxPage {
+		return 0, badInput(fmt.Sprintf("limit must be 1 to %d", maxPage))
+	}
+	return n, nil
+}
+
+// writePage answers a list: one page of items under name, and the cursor
+// of the next page ("" after the last).
+func writePage(c *gin.Context, name string, page any, next string) {
+	noStore(c)
+	c.JSON(http.StatusOK, gin.H{name: page, "next": next})
+}
+
 // adminSessions serves /admin/v1/sessions (SPEC §2 admin API).
 type adminSessions struct {
 	svc *oauth.Admin
@@ -32,21 +53,16 @@ func (h *adminSessions) list(c *gin.Context) {
 	if !ok {
 		return
 	}
-	limit := defaultPage
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
-			h.failed(c, badInput("limit must be 1 to 500"))
-			return
-		}
-		limit = n
+	v := c.Query("limit")
+	limit, err := pageLimit(v, v != "")
+	if h.failed(c, err) {
+		return
 	}
 	page, next, err := h.svc.ListSessions(c.Request.Context(), username, c.Query("after"), limit)
 	if h.failed(c, err) {
 		return
 	}
-	noStore(c)
-	c.JSON(http.StatusOK, gin.H{"sessions": page, "next": next})
+	writePage(c, "sessions", page, next)
 }
 
 // revokeOne: DELETE /admin/v1/sessions/{id}

@@ -3,10 +3,8 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -34,21 +32,15 @@ func mountAdminUsers(admin *gin.RouterGroup, svc *oauth.Admin, log *slog.Logger)
 
 // list: GET /admin/v1/users[?limit=N][&after=CURSOR]
 func (h *adminUsers) list(c *gin.Context) {
-	limit := defaultPage
-	if v, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
-			h.failed(c, badInput(fmt.Sprintf("limit must be 1 to %d", maxPage)))
-			return
-		}
-		limit = n
+	limit, err := pageLimit(c.GetQuery("limit"))
+	if h.failed(c, err) {
+		return
 	}
 	page, next, err := h.svc.ListUsers(c.Request.Context(), c.Query("after"), limit)
 	if h.failed(c, err) {
 		return
 	}
-	noStore(c)
-	c.JSON(http.StatusOK, gin.H{"users": page, "next": next})
+	writePage(c, "users", page, next)
 }
 
 // newUser is the body of POST /admin/v1/users.
