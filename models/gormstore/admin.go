@@ -70,11 +70,7 @@ func (s *Store) SessionsByUser(ctx context.Context, userID, after string, limit 
 	if err := q.Order("created_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := make([]models.Session, len(rows))
-	for i, r := range rows {
-		out[i] = r.model()
-	}
-	return out, nil
+	return modelsOf[models.Session](rows), nil
 }
 
 // EndSession ends one live session.

@@ -134,11 +134,7 @@ func (s *Store) CurrentRefreshTokens(ctx context.Context, sessionID string) ([]m
 	if err := s.db.WithContext(ctx).Where("session_id = ? AND spent_at IS NULL", sessionID).Find(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := make([]models.RefreshToken, len(rows))
-	for i, r := range rows {
-		out[i] = r.model()
-	}
-	return out, nil
+	return modelsOf[models.RefreshToken](rows), nil
 }
 
 // ForgetSuccessors drops the sealed successors of legacy tokens spent

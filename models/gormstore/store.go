@@ -228,3 +228,15 @@ func unavailable(err error) bool {
 func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
 	return translate(s.db.WithContext(ctx).Exec(sql, args...).Error)
 }
+
+// modelRow is a table's row type, which converts to its models type M.
+type modelRow[M any] interface{ model() M }
+
+// modelsOf converts rows read from a table to their models type.
+func modelsOf[M any, R modelRow[M]](rows []R) []M {
+	out := make([]M, len(rows))
+	for i, r := range rows {
+		out[i] = r.model()
+	}
+	return out
+}
