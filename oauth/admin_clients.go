@@ -59,15 +59,7 @@ func (s *Admin) ListClients(ctx context.Context, after string, limit int) ([]Cli
 	if err != nil {
 		return nil, "", fromStore(err, "list clients")
 	}
-	next := ""
-	if len(page) > limit {
-		page = page[:limit]
-		next = page[limit-1].ID
-	}
-	out := make([]ClientInfo, len(page))
-	for i, c := range page {
-		out[i] = clientInfo(c)
-	}
+	out, next := pageOf(page, limit, func(c models.Client) string { return c.ID }, clientInfo)
 	return out, next, nil
 }
 

@@ -58,15 +58,7 @@ func (s *Admin) ListUsers(ctx context.Context, after string, limit int) ([]Admin
 	if err != nil {
 		return nil, "", fromStore(err, "list users")
 	}
-	next := ""
-	if len(page) > limit {
-		page = page[:limit]
-		next = page[limit-1].Username
-	}
-	out := make([]AdminUser, len(page))
-	for i, u := range page {
-		out[i] = adminUser(u)
-	}
+	out, next := pageOf(page, limit, func(u models.User) string { return u.Username }, adminUser)
 	return out, next, nil
 }
 

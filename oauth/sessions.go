@@ -53,15 +53,8 @@ func (s *Admin) ListSessions(ctx context.Context, username, after string, limit 
 	if err != nil {
 		return nil, "", fromStore(err, "list sessions")
 	}
-	next := ""
-	if len(page) > limit {
-		page = page[:limit]
-		next = page[limit-1].ID
-	}
-	out := make([]SessionInfo, len(page))
-	for i, sess := range page {
-		out[i] = s.info(sess, u.Username)
-	}
+	out, next := pageOf(page, limit, func(sess models.Session) string { return sess.ID },
+		func(sess models.Session) SessionInfo { return s.info(sess, u.Username) })
 	return out, next, nil
 }
 
