@@ -96,6 +96,21 @@ func plainText(s string, noControls bool) bool {
 	return true
 }
 
+// clientForm parses the form of a request that authenticates its client
+// (the token, revocation and introspection endpoints) and extracts the
+// client's credentials from it.
+func clientForm(r *http.Request) (url.Values, oauth.ClientCredentials, error) {
+	form, err := parseForm(r)
+	if err != nil {
+		return nil, oauth.ClientCredentials{}, err
+	}
+	cred, err := clientCredentials(r, form)
+	if err != nil {
+		return nil, oauth.ClientCredentials{}, err
+	}
+	return form, cred, nil
+}
+
 // clientCredentials extracts client authentication from the request
 // (RFC 6749 §2.3.1): HTTP Basic, or client_id and client_secret in the body,
 // or client_id alone for public clients. Using two methods is an error.

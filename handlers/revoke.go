@@ -12,11 +12,7 @@ import (
 // parseTokenInfo parses the body shared by /oauth2/revoke and
 // /oauth2/introspect: client authentication, token and token_type_hint.
 func parseTokenInfo(r *http.Request) (oauth.TokenRequestInfo, error) {
-	form, err := parseForm(r)
-	if err != nil {
-		return oauth.TokenRequestInfo{}, err
-	}
-	cred, err := clientCredentials(r, form)
+	form, cred, err := clientForm(r)
 	if err != nil {
 		return oauth.TokenRequestInfo{}, err
 	}
