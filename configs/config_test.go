@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -77,13 +78,8 @@ func TestEnvironment(t *testing.T) {
 		{"max sessions", "BATON_MAX_SESSIONS_PER_USER", "3", func(c Config) bool { return c.MaxSessionsPerUser == 3 }, ""},
 		{"max sessions bad", "BATON_MAX_SESSIONS_PER_USER", "three", nil, "BATON_MAX_SESSIONS_PER_USER"},
 		{"max sessions negative", "BATON_MAX_SESSIONS_PER_USER", "-1", nil, "BATON_MAX_SESSIONS_PER_USER"},
-		{"alg", "BATON_SIGNING_ALG", "EdDSA", func(c Config) bool { return c.SigningAlg == "EdDSA" }, ""},
-		{"bad alg", "BATON_SIGNING_ALG", "HS256", nil, "BATON_SIGNING_ALG"},
-		{"rotation too short", "BATON_KEY_ROTATION_PERIOD", "15m", nil, "BATON_KEY_ROTATION_PERIOD: must be at least twice"},
 		{"jwks max age", "BATON_JWKS_MAX_AGE", "1h", func(c Config) bool { return c.JWKSMaxAge == time.Hour }, ""},
 		{"kek", "BATON_KEK", kek, func(c Config) bool { return c.KEK == kek }, ""},
-		{"kek short", "BATON_KEK", "c2hvcnQ=", nil, "BATON_KEK: decodes to 5 bytes"},
-		{"kek not base64", "BATON_KEK", "!!!not-base64!!!", nil, "BATON_KEK: is not base64"},
 		{"admin scope", "BATON_ADMIN_SCOPE", "a b", nil, "BATON_ADMIN_SCOPE"},
 		{"memory limit MiB", "BATON_MEMORY_LIMIT", "128MiB", func(c Config) bool { n, err := c.MemoryLimitBytes(); return err == nil && n == 128<<20 }, ""},
 		{"memory limit GiB", "BATON_MEMORY_LIMIT", "1GiB", func(c Config) bool { n, err := c.MemoryLimitBytes(); return err == nil && n == 1<<30 }, ""},
@@ -114,32 +110,20 @@ func TestEnvironment(t *testing.T) {
 	}
 }
 
+// TestEveryProblemIsReported: Validate's problems and those of the checks
+// Load is given (cmd/baton passes keys' rules) come in one error.
 func TestEveryProblemIsReported(t *testing.T) {
-	_, err := Load(env{"BATON_ACCESS_TOKEN_TTL": "x", "BATON_SIGNING_ALG": "none", "BATON_ADDR": "bad"}.get)
+	check := func(c Config) error { return errors.New("BATON_SIGNING_ALG: " + c.SigningAlg) }
+	_, err := Load(env{"BATON_ACCESS_TOKEN_TTL": "x", "BATON_SIGNING_ALG": "none", "BATON_ADDR": "bad"}.get, check)
 	if err == nil {
 		t.Fatal("no error")
 	}
 	// Parse errors stop before validation; fix the duration and both validation errors appear.
-	_, err = Load(env{"BATON_SIGNING_ALG": "none", "BATON_ADDR": "bad"}.get)
-	for _, name := range []string{"BATON_SIGNING_ALG", "BATON_ADDR"} {
+	_, err = Load(env{"BATON_SIGNING_ALG": "none", "BATON_ADDR": "bad"}.get, check)
+	for _, name := range []string{"BATON_SIGNING_ALG: none", "BATON_ADDR"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Fatalf("error %v does not name %s", err, name)
 		}
-	}
-}
-
-func TestKEKNeverEchoed(t *testing.T) {
-	secret := "c3VwZXItc2VjcmV0LWtleS1tYXRlcmlhbA"
-	_, err := Load(env{"BATON_KEK": secret}.get)
-	if err == nil || strings.Contains(err.Error(), secret) {
-		t.Fatalf("error %v echoes the KEK", err)
-	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "c.yaml")
-	os.WriteFile(path, []byte("kek: "+secret+"\n"), 0o600)
-	_, err = Load(env{"BATON_CONFIG": path}.get)
-	if err == nil || strings.Contains(err.Error(), secret) {
-		t.Fatalf("error %v echoes the KEK", err)
 	}
 }
 

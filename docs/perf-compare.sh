@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 OLD=${OLD:-main}; NEW=${NEW:-HEAD}; RUNS=${RUNS:-3}; SECS=${SECS:-9}; CONC=${CONC:-8 32}
 PG=postgres://root@127.0.0.1:5432
 work=$(mktemp -d)
+go build -o "$work/baton-bench" ./cmd/baton-bench # the load tool of this tree drives both builds
 maxc=0; for c in $CONC; do ((c > maxc)) && maxc=$c; done
 declare -A ref=([old]=$OLD [new]=$NEW) port=([old]=8393 [new]=8394) pid=()
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS pgbench_perf_cmp" -c "CREATE DATABASE pgbench_perf_cmp" 2>/dev/null
@@ -38,7 +39,7 @@ for v in old new; do
   for _ in $(seq 600); do curl -sf "http://127.0.0.1:${port[$v]}/readyz" >/dev/null && break; sleep 0.1; done
 done
 bench() { # build concurrency -> "rate p99"
-  printf 'x\nperf-password-1\n' | "$work/baton-new" bench --url "http://127.0.0.1:${port[$1]}" --mode refresh \
+  printf 'x\nperf-password-1\n' | "$work/baton-bench" --url "http://127.0.0.1:${port[$1]}" --mode refresh \
     -c "$2" -d "${SECS}s" --secret-stdin --password-stdin --client perf --username perf --users "$2" | tail -1 |
     sed -E 's/.*"rps":([0-9]+)[0-9.]*,.*"p99_ms":([0-9.]+),.*"errors":(\{.*\})\}$/\1 \2 \3/'
 }

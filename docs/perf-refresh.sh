@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}; SECS=${SECS:-8}; PG=postgres://root@127.0.0.1:5432
 work=$(mktemp -d)
 go build -o "$work/baton" ./cmd/baton
-bin="$work/baton"
+go build -o "$work/baton-bench" ./cmd/baton-bench
+bin="$work/baton" load="$work/baton-bench"
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS baton_perf_st" -c "CREATE DATABASE baton_perf_st" \
   -c "DROP DATABASE IF EXISTS pgbench_perf_st" -c "CREATE DATABASE pgbench_perf_st" 2>/dev/null
 pgbench -q -i -s 1 "$PG/pgbench_perf_st" >/dev/null 2>&1
@@ -22,7 +23,7 @@ for run in $(seq "$RUNS"); do
   for c in 8 32; do
     echo "== run $run c=$c"
     pgbench -n -f "$work/update.sql" -c "$c" -j 2 -T "$SECS" "$PG/pgbench_perf_st" 2>/dev/null | grep -E '^tps'
-    printf 'x\nperf-password-1\n' | "$bin" bench --url http://127.0.0.1:8391 --mode refresh -c "$c" -d "${SECS}s" \
+    printf 'x\nperf-password-1\n' | "$load" --url http://127.0.0.1:8391 --mode refresh -c "$c" -d "${SECS}s" \
       --secret-stdin --password-stdin --client perf --username perf | tail -1
   done
 done

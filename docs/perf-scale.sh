@@ -18,7 +18,8 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}; SECS=${SECS:-10}; C=${C:-8}; N=${N:-1000000}; PG=postgres://root@127.0.0.1:5432
 work=$(mktemp -d)
 go build -o "$work/baton" ./cmd/baton
-bin="$work/baton"
+go build -o "$work/baton-bench" ./cmd/baton-bench
+bin="$work/baton" load="$work/baton-bench"
 declare -A port=([small]=8395 [big]=8396) pid=()
 trap 'for p in "${pid[@]}"; do kill "$p" 2>/dev/null; done' EXIT
 kek=$(head -c32 /dev/urandom | base64)
@@ -66,7 +67,7 @@ for db in small big; do
   for _ in $(seq 600); do curl -sf "http://127.0.0.1:${port[$db]}/readyz" >/dev/null && break; sleep 0.1; done
 done
 bench() { # db -> "rate p99 errors"
-  printf 'x\nperf-password-1\n' | "$bin" bench --url "http://127.0.0.1:${port[$1]}" --mode refresh -c "$C" -d "${SECS}s" \
+  printf 'x\nperf-password-1\n' | "$load" --url "http://127.0.0.1:${port[$1]}" --mode refresh -c "$C" -d "${SECS}s" \
     --secret-stdin --password-stdin --client perf --username perf --users "$C" | tail -1 |
     sed -E 's/.*"rps":([0-9]+)[0-9.]*,.*"p99_ms":([0-9.]+),.*"errors":(\{.*\})\}$/\1 \2 \3/'
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Reproduces the figures of docs/PERFORMANCE.md on this machine: baton on
-# Postgres and on SQLite driven by `baton bench`, pgbench with a one-row
+# Postgres and on SQLite driven by `baton-bench`, pgbench with a one-row
 # UPDATE per transaction at the same concurrency, and net/http baselines.
 # Each measurement runs RUNS times (default 3) for SECS seconds (default 10).
 set -euo pipefail
@@ -12,7 +12,8 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 go build -o "$work/baton" ./cmd/baton
-bin="$work/baton"
+go build -o "$work/baton-bench" ./cmd/baton-bench
+bin="$work/baton" load="$work/baton-bench"
 psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS baton_perf" -c "CREATE DATABASE baton_perf" \
   -c "DROP DATABASE IF EXISTS pgbench_perf" -c "CREATE DATABASE pgbench_perf" 2>/dev/null
 pgbench -q -i -s 1 "$PG/pgbench_perf" >/dev/null 2>&1
@@ -34,7 +35,7 @@ serve() { # serve DATABASE_URL PORT
 bench() { # bench PORT MODE C [extra…]
   local port=$1 mode=$2 c=$3; shift 3
   printf 'perf-client-secret-0123456789\nperf-password-1\n' |
-    "$bin" bench --url "http://127.0.0.1:$port" --mode "$mode" -c "$c" -d "${SECS}s" \
+    "$load" --url "http://127.0.0.1:$port" --mode "$mode" -c "$c" -d "${SECS}s" \
       --secret-stdin --password-stdin --client "$( [ "$mode" = refresh ] || [ "$mode" = password ] && echo perf || echo perfc)" \
       --username perf "$@"
 }

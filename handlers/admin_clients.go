@@ -1,11 +1,9 @@
 package handlers
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -15,12 +13,15 @@ import (
 
 // adminClients serves /admin/v1/clients (SPEC §7).
 type adminClients struct {
-	svc *oauth.Service
+	svc *oauth.Admin
 	log *slog.Logger
 }
 
+// clientsEndpoint describes the clients API's not_found.
+var clientsEndpoint = endpoint{missing: "no such client"}
+
 // mountAdminClients adds the client routes to the admin group.
-func mountAdminClients(admin *gin.RouterGroup, svc *oauth.Service, log *slog.Logger) {
+func mountAdminClients(admin *gin.RouterGroup, svc *oauth.Admin, log *slog.Logger) {
 	h := &adminClients{svc: svc, log: log}
 	admin.GET("/clients", h.list)
 	admin.POST("/clients", h.create)
@@ -60,21 +61,16 @@ type clientWithSecret struct {
 
 // list: GET /admin/v1/clients[?limit=N][&after=ID]
 func (h *adminClients) list(c *gin.Context) {
-	limit := defaultPage
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
-			adminError(c, http.StatusBadRequest, "invalid_request", "limit must be 1 to 500")
-			return
-		}
-		limit = n
+	v := c.Query("limit")
+	limit, err := pageLimit(v, v != "")
+	if h.failed(c, err) {
+		return
 	}
 	page, next, err := h.svc.ListClients(c.Request.Context(), c.Query("after"), limit)
 	if h.failed(c, err) {
 		return
 	}
-	noStore(c)
-	c.JSON(http.StatusOK, gin.H{"clients": page, "next": next})
+	writePage(c, "clients", page, next)
 }
 
 // show: GET /admin/v1/clients/{id}
@@ -92,7 +88,7 @@ func (h *adminClients) show(c *gin.Context) {
 func (h *adminClients) create(c *gin.Context) {
 	var req clientCreateRequest
 	if err := readAdminJSON(c.Request, &req, false); err != nil {
-		writeError(c, h.log, err)
+		h.failed(c, err)
 		return
 	}
 	info, secret, err := h.svc.CreateClient(c.Request.Context(), oauth.ClientSpec{ID: req.ClientID, Public: req.Public,
@@ -110,7 +106,7 @@ func (h *adminClients) create(c *gin.Context) {
 func (h *adminClients) update(c *gin.Context) {
 	var req clientPatchRequest
 	if err := readAdminJSON(c.Request, &req, false); err != nil {
-		writeError(c, h.log, err)
+		h.failed(c, err)
 		return
 	}
 	ch := oauth.ClientChange{Grants: req.GrantTypes, RedirectURIs: req.RedirectURIs,
@@ -141,7 +137,7 @@ func (h *adminClients) remove(c *gin.Context) {
 // and returned once. The body, if any, must be an empty object.
 func (h *adminClients) rotate(c *gin.Context) {
 	if err := readAdminJSON(c.Request, &struct{}{}, true); err != nil {
-		writeError(c, h.log, err)
+		h.failed(c, err)
 		return
 	}
 	ctx := c.Request.Context()
@@ -159,18 +155,5 @@ func (h *adminClients) rotate(c *gin.Context) {
 
 // failed writes the error of a client administration call, if any.
 func (h *adminClients) failed(c *gin.Context, err error) bool {
-	var in *oauth.ClientInputError
-	switch {
-	case err == nil:
-		return false
-	case errors.As(err, &in):
-		adminError(c, http.StatusBadRequest, "invalid_request", in.Error())
-	case errors.Is(err, oauth.ErrNotFound):
-		adminError(c, http.StatusNotFound, "not_found", "no such client")
-	case errors.Is(err, oauth.ErrClientExists):
-		adminError(c, http.StatusConflict, "conflict", "a client with this client_id already exists")
-	default:
-		writeError(c, h.log, err)
-	}
-	return true
+	return clientsEndpoint.failed(c, h.log, err)
 }

@@ -12,7 +12,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -85,7 +85,7 @@ func (s *server) storedClients(t *testing.T) []string {
 // TestAdminClients: SPEC §7 client administration over HTTP, with every
 // kind of bad input answered 4xx and nothing written, on both databases.
 func TestAdminClients(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			ctx := t.Context()
@@ -228,10 +228,10 @@ func TestAdminClients(t *testing.T) {
 			}
 
 			// Delete: sessions end, client_credentials tokens turn inactive.
-			if _, err := s.svc.AddUser(ctx, "root", password, oauth.RoleAdmin); err != nil {
+			if _, err := s.svc.Admin.AddUser(ctx, "root", password, oauth.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := s.svc.UpdateClient(ctx, "svc", oauth.ClientChange{Grants: &[]string{"client_credentials", "password", "refresh_token"}}); err != nil {
+			if _, err := s.svc.Admin.UpdateClient(ctx, "svc", oauth.ClientChange{Grants: &[]string{"client_credentials", "password", "refresh_token"}}); err != nil {
 				t.Fatal(err)
 			}
 			conf := &oauth2.Config{ClientID: "svc", ClientSecret: second, Scopes: []string{"jobs"},

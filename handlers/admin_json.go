@@ -22,7 +22,7 @@ func readAdminJSON(r *http.Request, dst any, mayBeEmpty bool) error {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return &statusError{status: http.StatusRequestEntityTooLarge, err: oauth.ErrInvalidRequest.Describe("request body exceeds 64 KiB")}
+			return errTooLarge
 		}
 		return oauth.ErrInvalidRequest.With("request body could not be read", err)
 	}

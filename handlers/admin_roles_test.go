@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -15,7 +15,7 @@ import (
 // client_credentials admin token at /oauth2/revoke makes introspection
 // answer active:false and the admin API refuse it with 401.
 func TestRevokedClientCredentialsTokenRefused(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			admin := s.token(t, "ops")
@@ -48,7 +48,7 @@ func TestRevokedClientCredentialsTokenRefused(t *testing.T) {
 // the admin scope is no admin unless the user holds the admin role, and
 // loses the rights at once when the role is taken away.
 func TestAdminAPINeedsAdminUser(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			ctx := t.Context()
@@ -72,7 +72,7 @@ func TestAdminAPINeedsAdminUser(t *testing.T) {
 					t.Fatalf("ordinary user asking %q: admin API %d %v, want 403", scopes, resp.StatusCode, body)
 				}
 			}
-			if _, err := s.svc.AddUser(ctx, "root", password, oauth.RoleAdmin); err != nil {
+			if _, err := s.svc.Admin.AddUser(ctx, "root", password, oauth.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
 			if tok := loginAs("root"); scopeOf(tok) != "" { // admin only when asked for
@@ -85,7 +85,7 @@ func TestAdminAPINeedsAdminUser(t *testing.T) {
 			if resp, body := s.rotate(t, "Bearer "+tok.AccessToken); resp.StatusCode != http.StatusConflict {
 				t.Fatalf("admin user: %d %v, want 409 (allowed, key too young)", resp.StatusCode, body)
 			}
-			if _, err := s.svc.RevokeRole(ctx, "root", oauth.RoleAdmin); err != nil {
+			if _, err := s.svc.Admin.RevokeRole(ctx, "root", oauth.RoleAdmin); err != nil {
 				t.Fatal(err)
 			}
 			// revoke-role ends the sessions granted under the role.

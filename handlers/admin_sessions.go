@@ -1,7 +1,7 @@
 package handlers
 
 import (
-	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -18,11 +18,34 @@ const (
 	maxPage     = 500
 )
 
+// pageLimit is the limit parameter of a list, given (v) or not: 1 to
+// maxPage, defaultPage when not given.
+func pageLimit(v string, given bool) (int, error) {
+	if !given {
+		return defaultPage, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxPage {
+		return 0, badInput(fmt.Sprintf("limit must be 1 to %d", maxPage))
+	}
+	return n, nil
+}
+
+// writePage answers a list: one page of items under name, and the cursor
+// of the next page ("" after the last).
+func writePage(c *gin.Context, name string, page any, next string) {
+	noStore(c)
+	c.JSON(http.StatusOK, gin.H{name: page, "next": next})
+}
+
 // adminSessions serves /admin/v1/sessions (SPEC §2 admin API).
 type adminSessions struct {
-	svc *oauth.Service
+	svc *oauth.Admin
 	log *slog.Logger
 }
+
+// sessionsEndpoint describes the sessions API's not_found.
+var sessionsEndpoint = endpoint{missing: "no such user or session"}
 
 // list: GET /admin/v1/sessions?username=U[&limit=N][&after=ID]
 func (h *adminSessions) list(c *gin.Context) {
@@ -30,21 +53,16 @@ func (h *adminSessions) list(c *gin.Context) {
 	if !ok {
 		return
 	}
-	limit := defaultPage
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
-			adminError(c, http.StatusBadRequest, "invalid_request", "limit must be 1 to 500")
-			return
-		}
-		limit = n
+	v := c.Query("limit")
+	limit, err := pageLimit(v, v != "")
+	if h.failed(c, err) {
+		return
 	}
 	page, next, err := h.svc.ListSessions(c.Request.Context(), username, c.Query("after"), limit)
 	if h.failed(c, err) {
 		return
 	}
-	noStore(c)
-	c.JSON(http.StatusOK, gin.H{"sessions": page, "next": next})
+	writePage(c, "sessions", page, next)
 }
 
 // revokeOne: DELETE /admin/v1/sessions/{id}
@@ -74,7 +92,7 @@ func (h *adminSessions) revokeAll(c *gin.Context) {
 func (h *adminSessions) username(c *gin.Context) (string, bool) {
 	u := c.Query("username")
 	if u == "" {
-		adminError(c, http.StatusBadRequest, "invalid_request", "the username parameter is required")
+		h.failed(c, badInput("the username parameter is required"))
 	}
 	return u, u != ""
 }
@@ -82,39 +100,36 @@ func (h *adminSessions) username(c *gin.Context) (string, bool) {
 // plainParams refuses, with 400 invalid_request, query and path parameters
 // that are not valid UTF-8 or hold a control character: they are user
 // names and session ids on their way to the database.
-func plainParams() gin.HandlerFunc {
+func plainParams(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		for k, vs := range c.Request.URL.Query() {
-			if !plainText(k, true) {
-				adminError(c, http.StatusBadRequest, "invalid_request", "a parameter name is not valid UTF-8 or contains a control character")
-				return
-			}
-			for _, v := range vs {
-				if err := checkText(k, v); err != nil {
-					adminError(c, http.StatusBadRequest, err.Code, err.Description)
-					return
-				}
-			}
-		}
-		for _, p := range c.Params {
-			if err := checkText(p.Key, p.Value); err != nil {
-				adminError(c, http.StatusBadRequest, err.Code, err.Description)
-				return
-			}
+		if err := checkParams(c); err != nil {
+			writeError(c, log, err)
+			return
 		}
 		c.Next()
 	}
 }
 
+func checkParams(c *gin.Context) error {
+	for k, vs := range c.Request.URL.Query() {
+		if !plainText(k, true) {
+			return badInput("a parameter name is not valid UTF-8 or contains a control character")
+		}
+		for _, v := range vs {
+			if err := checkText(k, v); err != nil {
+				return err
+			}
+		}
+	}
+	for _, p := range c.Params {
+		if err := checkText(p.Key, p.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // failed writes the error of an admin call, if any.
 func (h *adminSessions) failed(c *gin.Context, err error) bool {
-	switch {
-	case err == nil:
-		return false
-	case errors.Is(err, oauth.ErrNotFound):
-		adminError(c, http.StatusNotFound, "not_found", "no such user or session")
-	default:
-		writeError(c, h.log, err)
-	}
-	return true
+	return sessionsEndpoint.failed(c, h.log, err)
 }

@@ -98,7 +98,7 @@ func TestAdminRotateKeys(t *testing.T) {
 // its session is revoked by reuse detection.
 func TestAdminTokenDiesWithItsSession(t *testing.T) {
 	s := sqliteServer(t)
-	if _, err := s.svc.AddUser(t.Context(), "root", password, oauth.RoleAdmin); err != nil {
+	if _, err := s.svc.Admin.AddUser(t.Context(), "root", password, oauth.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
 	conf := s.oauth2Config("ops", secret, oauth2.AuthStyleInHeader)

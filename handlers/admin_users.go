@@ -3,10 +3,8 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,12 +13,15 @@ import (
 
 // adminUsers serves /admin/v1/users (SPEC §7).
 type adminUsers struct {
-	svc *oauth.Service
+	svc *oauth.Admin
 	log *slog.Logger
 }
 
+// usersEndpoint describes the users API's not_found.
+var usersEndpoint = endpoint{missing: "no such user"}
+
 // mountAdminUsers adds the users API to the admin group.
-func mountAdminUsers(admin *gin.RouterGroup, svc *oauth.Service, log *slog.Logger) {
+func mountAdminUsers(admin *gin.RouterGroup, svc *oauth.Admin, log *slog.Logger) {
 	h := &adminUsers{svc: svc, log: log}
 	admin.GET("/users", h.list)
 	admin.POST("/users", h.create)
@@ -31,21 +32,15 @@ func mountAdminUsers(admin *gin.RouterGroup, svc *oauth.Service, log *slog.Logge
 
 // list: GET /admin/v1/users[?limit=N][&after=CURSOR]
 func (h *adminUsers) list(c *gin.Context) {
-	limit := defaultPage
-	if v, ok := c.GetQuery("limit"); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPage {
-			adminError(c, http.StatusBadRequest, "invalid_request", fmt.Sprintf("limit must be 1 to %d", maxPage))
-			return
-		}
-		limit = n
+	limit, err := pageLimit(c.GetQuery("limit"))
+	if h.failed(c, err) {
+		return
 	}
 	page, next, err := h.svc.ListUsers(c.Request.Context(), c.Query("after"), limit)
 	if h.failed(c, err) {
 		return
 	}
-	noStore(c)
-	c.JSON(http.StatusOK, gin.H{"users": page, "next": next})
+	writePage(c, "users", page, next)
 }
 
 // newUser is the body of POST /admin/v1/users.
@@ -59,11 +54,11 @@ type newUser struct {
 func (h *adminUsers) create(c *gin.Context) {
 	var req newUser
 	if err := readAdminJSON(c.Request, &req, false); err != nil {
-		writeError(c, h.log, err)
+		h.failed(c, err)
 		return
 	}
 	if req.Username == nil || req.Password == nil {
-		adminError(c, http.StatusBadRequest, "invalid_request", "username and password are required")
+		h.failed(c, badInput("username and password are required"))
 		return
 	}
 	u, err := h.svc.CreateUser(c.Request.Context(), *req.Username, *req.Password, req.Roles)
@@ -97,12 +92,12 @@ type userPatch struct {
 func (h *adminUsers) update(c *gin.Context) {
 	var req userPatch
 	if err := readAdminJSON(c.Request, &req, false); err != nil {
-		writeError(c, h.log, err)
+		h.failed(c, err)
 		return
 	}
 	ch := oauth.UserChange{Password: req.Password.ptr(), Roles: req.Roles.ptr(), Disabled: req.Disabled.ptr()}
 	if ch.Password == nil && ch.Roles == nil && ch.Disabled == nil {
-		adminError(c, http.StatusBadRequest, "invalid_request", "nothing to change: give password, roles or disabled")
+		h.failed(c, badInput("nothing to change: give password, roles or disabled"))
 		return
 	}
 	u, err := h.svc.UpdateUser(c.Request.Context(), c.Param("username"), ch)
@@ -124,19 +119,7 @@ func (h *adminUsers) delete(c *gin.Context) {
 
 // failed writes the error of a users API call, if any.
 func (h *adminUsers) failed(c *gin.Context, err error) bool {
-	switch {
-	case err == nil:
-		return false
-	case errors.Is(err, oauth.ErrNotFound):
-		adminError(c, http.StatusNotFound, "not_found", "no such user")
-	case errors.Is(err, oauth.ErrUserExists):
-		adminError(c, http.StatusConflict, "conflict", "the username is taken")
-	case errors.Is(err, oauth.ErrInvalidUser):
-		adminError(c, http.StatusBadRequest, "invalid_request", err.Error())
-	default:
-		writeError(c, h.log, err)
-	}
-	return true
+	return usersEndpoint.failed(c, h.log, err)
 }
 
 // present is an optional JSON member that may not be null.

@@ -13,7 +13,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 // usersAPI calls the users admin API as the ops client and returns the
@@ -79,7 +79,7 @@ func (s *server) refreshes(t *testing.T, tok *oauth2.Token) bool {
 // TestAdminUsersAPI: SPEC §7 users admin API, each endpoint and its effect
 // on sessions and logins.
 func TestAdminUsersAPI(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			ctx := t.Context()
@@ -196,7 +196,7 @@ func TestAdminUsersAPI(t *testing.T) {
 // TestAdminUsersBadInput: malformed, mistyped or refused bodies and
 // parameters are answered with a 4xx and write nothing.
 func TestAdminUsersBadInput(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			ctx := t.Context()
@@ -272,7 +272,7 @@ func TestAdminUsersBadInput(t *testing.T) {
 // TestAdminUsersPaging: keyset pages of GET /admin/v1/users cover every
 // user once, in username order.
 func TestAdminUsersPaging(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			want := []string{"alice"}
@@ -310,7 +310,7 @@ func TestAdminUsersPaging(t *testing.T) {
 // one succeeds (the others 409), and logins racing the deletion of their
 // user leave no session of it.
 func TestAdminUsersParallel(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			ops := "Bearer " + s.token(t, "ops")

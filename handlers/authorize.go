@@ -23,7 +23,7 @@ const browserCookie = "baton_browser"
 // the browser: every authorization request asks for the password, so
 // prompt=login always holds.
 type authorizeHandler struct {
-	svc    *oauth.Service
+	svc    *oauth.Authorizations
 	pages  *pages
 	secure bool // cookies only over https (the issuer is https)
 	log    *slog.Logger
@@ -200,16 +200,16 @@ func mountCodeFlow(r *gin.Engine, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("handlers: pages: %w", err)
 	}
-	h := &authorizeHandler{svc: cfg.Service, pages: p, secure: strings.HasPrefix(cfg.Issuer, "https://"), log: cfg.Log}
+	h := &authorizeHandler{svc: cfg.Authorizations, pages: p, secure: strings.HasPrefix(cfg.Issuer, "https://"), log: cfg.Log}
 	r.GET("/oauth2/authorize", h.show)
 	r.POST("/oauth2/authorize", h.login)
 	r.POST("/oauth2/consent", h.consent)
 	r.GET("/oauth2/static/baton.css", p.serveCSS)
-	info := userinfo(cfg.Service, cfg.Log)
+	info := userinfo(cfg.Tokens, cfg.Log)
 	r.GET("/oauth2/userinfo", info)
 	r.POST("/oauth2/userinfo", info)
-	r.OPTIONS("/oauth2/token", preflight(cfg.Service, "POST"))
-	r.OPTIONS("/oauth2/revoke", preflight(cfg.Service, "POST"))
-	r.OPTIONS("/oauth2/userinfo", preflight(cfg.Service, "GET, POST"))
+	r.OPTIONS("/oauth2/token", preflight(cfg.Tokens, "POST"))
+	r.OPTIONS("/oauth2/revoke", preflight(cfg.Tokens, "POST"))
+	r.OPTIONS("/oauth2/userinfo", preflight(cfg.Tokens, "GET, POST"))
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/batonhq/baton/handlers"
 	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -44,7 +45,7 @@ func (r *levelRecorder) warnings() []string {
 // hangingStore makes a user lookup (once fail is set) wait until its
 // request is cancelled and then fail with fail's error.
 type hangingStore struct {
-	models.Store
+	storetest.Store
 	mu      sync.Mutex
 	fail    func(ctx context.Context) error
 	entered chan struct{}
@@ -81,7 +82,7 @@ func TestCancelledRequestIsNotAnOutage(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			logs := &levelRecorder{}
-			st := &hangingStore{Store: storetest.OpenSQLite(t)}
+			st := &hangingStore{Store: gormtest.OpenSQLite(t)}
 			s := newServerConfig(t, st, func(*oauth.Options) {}, func(c *handlers.Config) { c.Log = slog.New(logs) })
 			st.mu.Lock()
 			st.fail, st.entered = tt.fail, make(chan struct{})

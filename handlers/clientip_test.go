@@ -8,7 +8,7 @@ import (
 
 	"github.com/batonhq/baton/handlers"
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -61,7 +61,7 @@ func TestClientAddressForThrottling(t *testing.T) {
 		}
 	})
 	t.Run("trusted proxy", func(t *testing.T) {
-		s := newServerConfig(t, storetest.OpenSQLite(t), func(*oauth.Options) {}, func(c *handlers.Config) {
+		s := newServerConfig(t, gormtest.OpenSQLite(t), func(*oauth.Options) {}, func(c *handlers.Config) {
 			c.TrustedProxies = []string{"127.0.0.1"}
 		})
 		if got := failedLoginAddrs(t, s, realOnly, "127.0.0.1", forwarded, real); len(got) != 1 || got[0] != "127.0.0.1" {

@@ -18,7 +18,7 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -38,7 +38,7 @@ func codeServer(t *testing.T, s *server) *server {
 		{ID: rpTrusted, Secret: secret, Grants: []string{"authorization_code", "refresh_token"}, Scopes: []string{"openid", "read"},
 			RedirectURIs: []string{rpCallback}, Trusted: true},
 	} {
-		if _, err := s.svc.AddClient(t.Context(), c); err != nil {
+		if _, err := s.svc.Admin.AddClient(t.Context(), c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -200,7 +200,7 @@ func login(b *browser, p page) page {
 }
 
 func TestCodeFlowRelyingParty(t *testing.T) {
-	for _, be := range storetest.Backends() {
+	for _, be := range gormtest.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
 			s := codeServer(t, newServer(t, be.Open(t)))
 			ctx := t.Context()
@@ -320,7 +320,7 @@ func trustedCode(t *testing.T, s *server, rp *relyingParty, verifier string) str
 }
 
 func TestCodeFlowRefusals(t *testing.T) {
-	for _, be := range storetest.Backends() {
+	for _, be := range gormtest.Backends() {
 		t.Run(be.Name, func(t *testing.T) {
 			s := codeServer(t, newServer(t, be.Open(t)))
 			ctx := t.Context()

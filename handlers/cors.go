@@ -17,7 +17,7 @@ import (
 // credentials (cookies) are ever allowed cross-origin.
 
 // preflight answers OPTIONS on the token, revoke and userinfo endpoints.
-func preflight(svc *oauth.Service, methods string) gin.HandlerFunc {
+func preflight(svc *oauth.Tokens, methods string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		origin := c.GetHeader("Origin")
 		c.Header("Vary", "Origin")
@@ -34,7 +34,7 @@ func preflight(svc *oauth.Service, methods string) gin.HandlerFunc {
 
 // allowOrigin lets the request's origin read the response when the client
 // registered it.
-func allowOrigin(c *gin.Context, svc *oauth.Service, clientID string) {
+func allowOrigin(c *gin.Context, svc *oauth.Tokens, clientID string) {
 	origin := c.GetHeader("Origin")
 	c.Header("Vary", "Origin")
 	if svc.ClientAllowsOrigin(c.Request.Context(), clientID, origin) {
@@ -46,7 +46,7 @@ func allowOrigin(c *gin.Context, svc *oauth.Service, clientID string) {
 // whose client is named by the Basic header or the client_id of the form.
 // Only requests with an Origin (browsers) pay for reading the form here;
 // the body is put back for the handler.
-func corsByClient(svc *oauth.Service) gin.HandlerFunc {
+func corsByClient(svc *oauth.Tokens) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.GetHeader("Origin") == "" {
 			return

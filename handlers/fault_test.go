@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -51,9 +51,9 @@ const errMissingRetryAfter = testError("503 without Retry-After")
 // phase lasts until every client has seen what the phase is for, not a
 // fixed time.
 func TestDatabaseOutage(t *testing.T) {
-	base := storetest.PostgresURL(t)
-	dbURL := storetest.FreshDatabase(t, base)
-	s := newServerWith(t, storetest.OpenPostgresAt(t, dbURL), func(o *oauth.Options) { o.RefreshReuseGrace = time.Minute })
+	base := gormtest.PostgresURL(t)
+	dbURL := gormtest.FreshDatabase(t, base)
+	s := newServerWith(t, gormtest.OpenPostgresAt(t, dbURL), func(o *oauth.Options) { o.RefreshReuseGrace = time.Minute })
 	conf := s.oauth2Config("spa", "", oauth2.AuthStyleInParams)
 	const clients = 32
 	held := make([]string, clients)
@@ -126,7 +126,7 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 	}
 	waitUntil(t, "every client refreshed", 30*time.Second, all(0))
-	restore := storetest.Cut(t, base, dbURL)
+	restore := gormtest.Cut(t, base, dbURL)
 	phase.Store(1)
 	waitUntil(t, "every client met the outage", 30*time.Second, all(1))
 	if resp, _ := do(t, mustRequest(t, "GET", s.URL+"/readyz")); resp.StatusCode != http.StatusServiceUnavailable {

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -24,7 +24,7 @@ func TestLoginFloodDoesNotStarveRefresh(t *testing.T) {
 	if testing.Short() {
 		t.Skip("hashes at full cost")
 	}
-	s := newServerWith(t, storetest.OpenSQLite(t), func(o *oauth.Options) { o.Argon2 = oauth.Argon2Params{} })
+	s := newServerWith(t, gormtest.OpenSQLite(t), func(o *oauth.Options) { o.Argon2 = oauth.Argon2Params{} })
 	conf := s.oauth2Config("spa", "", oauth2.AuthStyleInParams)
 	tokens := make([]string, 20)
 	for i := range tokens {

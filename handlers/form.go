@@ -32,8 +32,7 @@ func parseForm(r *http.Request) (url.Values, error) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return nil, &statusError{status: http.StatusRequestEntityTooLarge,
-				err: oauth.ErrInvalidRequest.Describe("request body exceeds 64 KiB")}
+			return nil, errTooLarge
 		}
 		return nil, oauth.ErrInvalidRequest.With("request body could not be read", err)
 	}
@@ -95,6 +94,21 @@ func plainText(s string, noControls bool) bool {
 		}
 	}
 	return true
+}
+
+// clientForm parses the form of a request that authenticates its client
+// (the token, revocation and introspection endpoints) and extracts the
+// client's credentials from it.
+func clientForm(r *http.Request) (url.Values, oauth.ClientCredentials, error) {
+	form, err := parseForm(r)
+	if err != nil {
+		return nil, oauth.ClientCredentials{}, err
+	}
+	cred, err := clientCredentials(r, form)
+	if err != nil {
+		return nil, oauth.ClientCredentials{}, err
+	}
+	return form, cred, nil
 }
 
 // clientCredentials extracts client authentication from the request

@@ -14,8 +14,8 @@ func NewInternalRouter(cfg Config) (http.Handler, error) {
 	if cfg.Metrics == nil {
 		return nil, errors.New("handlers: the internal router needs metrics")
 	}
-	if cfg.InternalAdmin && (cfg.Service == nil || cfg.Rotator == nil || cfg.Log == nil || cfg.AdminScope == "") {
-		return nil, errors.New("handlers: the internal admin API needs service, rotator, admin scope and log")
+	if cfg.InternalAdmin && (cfg.Tokens == nil || cfg.Admin == nil || cfg.Rotator == nil || cfg.Log == nil || cfg.AdminScope == "") {
+		return nil, errors.New("handlers: the internal admin API needs tokens, admin, rotator, admin scope and log")
 	}
 	if cfg.Log == nil {
 		return nil, errors.New("handlers: log is required")

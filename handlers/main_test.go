@@ -7,15 +7,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/batonhq/baton/handlers"
+	"github.com/batonhq/baton/internal/clocktest"
 	"github.com/batonhq/baton/keys"
-	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -33,45 +33,32 @@ const (
 // server is baton's router on a real listener over a real store.
 type server struct {
 	*httptest.Server
-	store   models.Store
+	store   storetest.Store
 	ring    *keys.Ring
-	svc     *oauth.Service
-	clock   *clock // the ring's clock, so tests can age the keys
+	svc     *oauth.Server
+	clock   *clocktest.Clock // the ring's clock, so tests can age the keys
 	metrics *handlers.Metrics
 }
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-func newServer(t *testing.T, store models.Store) *server {
+func newServer(t *testing.T, store storetest.Store) *server {
 	t.Helper()
 	return newServerWith(t, store, func(*oauth.Options) {})
 }
 
 // newServerWith lets a test change the protocol options.
-func newServerWith(t *testing.T, store models.Store, edit func(*oauth.Options)) *server {
+func newServerWith(t *testing.T, store storetest.Store, edit func(*oauth.Options)) *server {
 	t.Helper()
 	return newServerConfig(t, store, edit, func(*handlers.Config) {})
 }
 
 // newServerConfig lets a test change the protocol options and the router's
 // configuration (its logger, trusted proxies).
-func newServerConfig(t *testing.T, store models.Store, edit func(*oauth.Options), editCfg func(*handlers.Config)) *server {
+func newServerConfig(t *testing.T, store storetest.Store, edit func(*oauth.Options), editCfg func(*handlers.Config)) *server {
 	t.Helper()
 	log := quiet()
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	ring, err := keys.NewRing(store, keys.Options{
 		Alg: "ES256", KEK: make([]byte, 32), RotationPeriod: 24 * time.Hour,
 		JWKSMaxAge: 10 * time.Minute, TokenTTL: 15 * time.Minute,
@@ -92,12 +79,12 @@ func newServerConfig(t *testing.T, store models.Store, edit func(*oauth.Options)
 	}
 	opts.Metrics = s.metrics
 	edit(&opts)
-	s.svc, err = oauth.NewService(store, ring, opts, time.Now, log)
+	s.svc, err = oauth.NewServer(store, ring, opts, time.Now, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := handlers.Config{
-		Service: s.svc, Keys: ring, Rotator: ring, AdminScope: "admin", Issuer: issuer, Metrics: s.metrics, JWKSMaxAge: 10 * time.Minute,
+		Tokens: s.svc.Tokens, Authorizations: s.svc.Authorizations, Admin: s.svc.Admin, Keys: ring, Rotator: ring, AdminScope: "admin", Issuer: issuer, Metrics: s.metrics, JWKSMaxAge: 10 * time.Minute,
 		Ready: store.Ping, Log: log,
 	}
 	editCfg(&cfg)
@@ -110,7 +97,7 @@ func newServerConfig(t *testing.T, store models.Store, edit func(*oauth.Options)
 	t.Cleanup(s.Close)
 
 	ctx := t.Context()
-	if _, err := s.svc.AddUser(ctx, "alice", password); err != nil {
+	if _, err := s.svc.Admin.AddUser(ctx, "alice", password); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []oauth.ClientSpec{
@@ -119,14 +106,14 @@ func newServerConfig(t *testing.T, store models.Store, edit func(*oauth.Options)
 		{ID: "worker", Secret: secret, Grants: []string{"client_credentials"}, Scopes: []string{"jobs"}},
 		{ID: "ops", Secret: secret, Grants: []string{"client_credentials", "password", "refresh_token"}, Scopes: []string{"admin"}},
 	} {
-		if _, err := s.svc.AddClient(ctx, c); err != nil {
+		if _, err := s.svc.Admin.AddClient(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
 	return s
 }
 
-func sqliteServer(t *testing.T) *server { return newServer(t, storetest.OpenSQLite(t)) }
+func sqliteServer(t *testing.T) *server { return newServer(t, gormtest.OpenSQLite(t)) }
 
 // do sends a request and returns the response with its body read.
 func do(t *testing.T, req *http.Request) (*http.Response, []byte) {

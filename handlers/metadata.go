@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/batonhq/baton/keys"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -50,9 +51,9 @@ func metadataBody(issuer string) ([]byte, error) {
 		TokenEndpointAuthMethods:  []string{oauth.AuthBasic, oauth.AuthPost, oauth.AuthNone},
 		RevocationAuthMethods:     []string{oauth.AuthBasic, oauth.AuthPost, oauth.AuthNone},
 		IntrospectionAuthMethods:  []string{oauth.AuthBasic, oauth.AuthPost},
-		SigningAlgValuesSupported: []string{"ES256", "RS256", "EdDSA"},
+		SigningAlgValuesSupported: keys.Algorithms(),
 
-		IDTokenSigningAlgSupported: []string{"ES256", "RS256", "EdDSA"},
+		IDTokenSigningAlgSupported: keys.Algorithms(),
 		AuthorizationEndpoint:      base + "/oauth2/authorize",
 		UserinfoEndpoint:           base + "/oauth2/userinfo",
 		SubjectTypesSupported:      []string{"public"},

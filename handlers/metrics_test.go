@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/batonhq/baton/handlers"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -120,7 +120,7 @@ func metricsText(t *testing.T, s *server) (string, int) {
 // its size, and no log line carries the method or the path.
 func TestMadeUpMethodsDoNotGrowMetrics(t *testing.T) {
 	logs := &syncBuffer{}
-	s := newServerConfig(t, storetest.OpenSQLite(t), func(*oauth.Options) {}, func(c *handlers.Config) {
+	s := newServerConfig(t, gormtest.OpenSQLite(t), func(*oauth.Options) {}, func(c *handlers.Config) {
 		c.Log = slog.New(slog.NewJSONHandler(logs, nil))
 	})
 	addr := strings.TrimPrefix(s.URL, "http://")

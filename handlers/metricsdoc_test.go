@@ -17,7 +17,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/batonhq/baton/handlers"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -62,7 +62,7 @@ func metricsDoc(t *testing.T) map[string]docRow {
 // row for each, with its type and its labels, and no row for a baton_
 // metric that does not exist.
 func TestEveryMetricIsDocumented(t *testing.T) {
-	store := storetest.OpenSQLite(t)
+	store := gormtest.OpenSQLite(t)
 	s := newServer(t, store)
 	s.metrics.SetBuildInfo("v0.0.0-test", "abc123")
 	s.metrics.WatchDatabase(store) // *gormstore.Store is a handlers.DBStats
@@ -117,7 +117,7 @@ func TestEveryMetricIsDocumented(t *testing.T) {
 // Go-duration "duration" nor "remote".
 func TestAccessLogFields(t *testing.T) {
 	logs := &syncBuffer{}
-	s := newServerConfig(t, storetest.OpenSQLite(t), func(*oauth.Options) {}, func(c *handlers.Config) {
+	s := newServerConfig(t, gormtest.OpenSQLite(t), func(*oauth.Options) {}, func(c *handlers.Config) {
 		c.Log = slog.New(slog.NewJSONHandler(logs, nil))
 	})
 	s.post(t, "/oauth2/token", "", url.Values{"grant_type": {"password"}, "client_id": {"nobody"}})
@@ -149,7 +149,7 @@ func TestAccessLogFields(t *testing.T) {
 // /metrics 404 and the internal one serves it; with InternalAdmin the admin
 // API moves too.
 func TestInternalRouterSplit(t *testing.T) {
-	s := newServerConfig(t, storetest.OpenSQLite(t), func(*oauth.Options) {}, func(c *handlers.Config) {
+	s := newServerConfig(t, gormtest.OpenSQLite(t), func(*oauth.Options) {}, func(c *handlers.Config) {
 		c.Internal, c.InternalAdmin = true, true
 	})
 	for _, p := range []string{"/metrics", "/admin/v1/sessions"} {
@@ -157,7 +157,7 @@ func TestInternalRouterSplit(t *testing.T) {
 			t.Errorf("public %s: %d, want 404", p, resp.StatusCode)
 		}
 	}
-	h, err := handlers.NewInternalRouter(handlers.Config{Service: s.svc, Rotator: s.ring, AdminScope: "admin",
+	h, err := handlers.NewInternalRouter(handlers.Config{Tokens: s.svc.Tokens, Authorizations: s.svc.Authorizations, Admin: s.svc.Admin, Rotator: s.ring, AdminScope: "admin",
 		Metrics: s.metrics, Log: quiet(), Internal: true, InternalAdmin: true})
 	if err != nil {
 		t.Fatal(err)

@@ -20,7 +20,7 @@ import (
 	"github.com/pb33f/libopenapi/datamodel"
 
 	"github.com/batonhq/baton/handlers"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 // newDocument parses an OpenAPI document; libopenapi's log of what it
@@ -273,7 +273,7 @@ func messages(ok bool, verrs []*verrors.ValidationError) []string {
 // TestOpenAPIMatchesAnswers: real admin requests and answers, successes
 // and errors, are what the document says, on both databases.
 func TestOpenAPIMatchesAnswers(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			a := newAPICheck(t, s, s.token(t, "ops"))

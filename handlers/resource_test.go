@@ -18,8 +18,9 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/handlers"
+	"github.com/batonhq/baton/internal/clocktest"
 	"github.com/batonhq/baton/keys"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 	"github.com/batonhq/baton/oauth/resource"
 )
@@ -28,7 +29,7 @@ import (
 // fetches are counted and which can be made to fail.
 type issuerServer struct {
 	*httptest.Server
-	svc      *oauth.Service
+	svc      *oauth.Server
 	ring     *keys.Ring
 	fetches  atomic.Int64
 	down     atomic.Bool
@@ -37,8 +38,8 @@ type issuerServer struct {
 
 func startIssuer(t testing.TB, alg string) *issuerServer {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store := storetest.OpenSQLite(t)
+	log := slog.New(slog.DiscardHandler)
+	store := gormtest.OpenSQLite(t)
 	ring, err := keys.NewRing(store, keys.Options{Alg: alg, KEK: make([]byte, 32), RotationPeriod: time.Hour,
 		JWKSMaxAge: time.Minute, TokenTTL: time.Minute}, time.Now, log)
 	if err != nil {
@@ -50,13 +51,13 @@ func startIssuer(t testing.TB, alg string) *issuerServer {
 	b := &issuerServer{ring: ring, audience: "https://api.example.test"}
 	b.Server = httptest.NewUnstartedServer(nil)
 	issuer := "http://" + b.Listener.Addr().String()
-	b.svc, err = oauth.NewService(store, ring, oauth.Options{Issuer: issuer, Audience: b.audience,
+	b.svc, err = oauth.NewServer(store, ring, oauth.Options{Issuer: issuer, Audience: b.audience,
 		AccessTokenTTL: time.Minute, RefreshIdleTTL: time.Hour, SessionMaxTTL: time.Hour,
 		Argon2: oauth.Argon2Params{Memory: 64, Time: 1, Threads: 1}}, time.Now, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	router, err := handlers.NewRouter(handlers.Config{Service: b.svc, Keys: ring, Rotator: ring, AdminScope: "admin",
+	router, err := handlers.NewRouter(handlers.Config{Tokens: b.svc.Tokens, Authorizations: b.svc.Authorizations, Admin: b.svc.Admin, Keys: ring, Rotator: ring, AdminScope: "admin",
 		Issuer: issuer, JWKSMaxAge: time.Minute, Ready: store.Ping, Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -74,14 +75,14 @@ func startIssuer(t testing.TB, alg string) *issuerServer {
 	b.Start()
 	t.Cleanup(b.Close)
 	ctx := context.Background()
-	if _, err := b.svc.AddUser(ctx, "alice", "correct horse battery"); err != nil {
+	if _, err := b.svc.Admin.AddUser(ctx, "alice", "correct horse battery"); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []oauth.ClientSpec{
 		{ID: "app", Public: true, Grants: []string{"password", "refresh_token"}, Scopes: []string{"read", "write"}},
 		{ID: "api", Secret: secret, Grants: []string{"client_credentials"}, Scopes: []string{"read"}},
 	} {
-		if _, err := b.svc.AddClient(ctx, c); err != nil {
+		if _, err := b.svc.Admin.AddClient(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -90,7 +91,7 @@ func startIssuer(t testing.TB, alg string) *issuerServer {
 
 func (b *issuerServer) userToken(t testing.TB, scope ...string) oauth.TokenResponse {
 	t.Helper()
-	resp, err := b.svc.Token(context.Background(), oauth.TokenRequest{GrantType: "password",
+	resp, err := b.svc.Tokens.Token(context.Background(), oauth.TokenRequest{GrantType: "password",
 		Client: oauth.ClientCredentials{ID: "app", Method: oauth.AuthNone}, Username: "alice", Password: "correct horse battery",
 		Scope: scope, ScopeGiven: len(scope) > 0})
 	if err != nil {
@@ -140,7 +141,7 @@ func resign(token, header string, sign func(input string) string) string {
 
 func TestResourceMiddleware(t *testing.T) {
 	b := startIssuer(t, keys.ES256)
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	v := b.verifier(t, func(cfg *resource.Config) { cfg.Now = c.Now })
 	h := protectedAPI(v, "read")
 	user := b.userToken(t)
@@ -215,7 +216,7 @@ func TestResourceWrongIssuerOrAudience(t *testing.T) {
 // interval cause none.
 func TestResourceJWKSRefetchOnUnknownKid(t *testing.T) {
 	b := startIssuer(t, keys.ES256)
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	v := b.verifier(t, func(cfg *resource.Config) { cfg.Now = c.Now })
 	if _, err := v.Verify(t.Context(), b.userToken(t).AccessToken); err != nil {
 		t.Fatal(err)
@@ -253,7 +254,7 @@ func TestResourceJWKSRefetchOnUnknownKid(t *testing.T) {
 // cached keys still verify.
 func TestResourceStaleJWKSWhileIssuerDown(t *testing.T) {
 	b := startIssuer(t, keys.ES256)
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	v := b.verifier(t, func(cfg *resource.Config) { cfg.Now = c.Now; cfg.Leeway = time.Hour })
 	tok := b.userToken(t).AccessToken
 	if _, err := v.Verify(t.Context(), tok); err != nil {
@@ -270,7 +271,7 @@ func TestResourceStaleJWKSWhileIssuerDown(t *testing.T) {
 // short cache has run out.
 func TestResourceOnlineMode(t *testing.T) {
 	b := startIssuer(t, keys.ES256)
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	v := b.verifier(t, func(cfg *resource.Config) {
 		cfg.Now = c.Now
 		cfg.Introspection = &resource.IntrospectionConfig{URL: b.URL + "/oauth2/introspect", ClientID: "api", ClientSecret: secret, CacheTTL: time.Second}
@@ -279,7 +280,7 @@ func TestResourceOnlineMode(t *testing.T) {
 	if _, err := v.Verify(t.Context(), tok.AccessToken); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.svc.Revoke(t.Context(), oauth.TokenRequestInfo{Client: oauth.ClientCredentials{ID: "app", Method: oauth.AuthNone}, Token: tok.RefreshToken}); err != nil {
+	if err := b.svc.Tokens.Revoke(t.Context(), oauth.TokenRequestInfo{Client: oauth.ClientCredentials{ID: "app", Method: oauth.AuthNone}, Token: tok.RefreshToken}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := v.Verify(t.Context(), tok.AccessToken); err != nil {

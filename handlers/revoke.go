@@ -12,11 +12,7 @@ import (
 // parseTokenInfo parses the body shared by /oauth2/revoke and
 // /oauth2/introspect: client authentication, token and token_type_hint.
 func parseTokenInfo(r *http.Request) (oauth.TokenRequestInfo, error) {
-	form, err := parseForm(r)
-	if err != nil {
-		return oauth.TokenRequestInfo{}, err
-	}
-	cred, err := clientCredentials(r, form)
+	form, cred, err := clientForm(r)
 	if err != nil {
 		return oauth.TokenRequestInfo{}, err
 	}
@@ -24,7 +20,7 @@ func parseTokenInfo(r *http.Request) (oauth.TokenRequestInfo, error) {
 }
 
 // revoke serves POST /oauth2/revoke (RFC 7009).
-func revoke(svc *oauth.Service, log *slog.Logger) gin.HandlerFunc {
+func revoke(svc *oauth.Tokens, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req, err := parseTokenInfo(c.Request)
 		if err == nil {
@@ -40,7 +36,7 @@ func revoke(svc *oauth.Service, log *slog.Logger) gin.HandlerFunc {
 }
 
 // introspect serves POST /oauth2/introspect (RFC 7662).
-func introspect(svc *oauth.Service, log *slog.Logger) gin.HandlerFunc {
+func introspect(svc *oauth.Tokens, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		req, err := parseTokenInfo(c.Request)
 		if err == nil {

@@ -18,12 +18,14 @@ import (
 
 // Config is what the router needs; cmd builds it.
 type Config struct {
-	Service    *oauth.Service
-	Keys       KeySet
-	Rotator    KeyRotator
-	AdminScope string // scope an access token needs for /admin/v1
-	Issuer     string
-	JWKSMaxAge time.Duration
+	Tokens         *oauth.Tokens         // token endpoint, revocation, introspection, userinfo, bearer tokens
+	Authorizations *oauth.Authorizations // the code flow's pages
+	Admin          *oauth.Admin          // the admin API
+	Keys           KeySet
+	Rotator        KeyRotator
+	AdminScope     string // scope an access token needs for /admin/v1
+	Issuer         string
+	JWKSMaxAge     time.Duration
 	// Ready reports whether the server can serve tokens (database reachable,
 	// a signing key loaded); /readyz answers 503 while it fails.
 	Ready func(context.Context) error
@@ -45,8 +47,8 @@ type Config struct {
 
 // NewRouter returns the HTTP handler of every baton endpoint.
 func NewRouter(cfg Config) (http.Handler, error) {
-	if cfg.Service == nil || cfg.Keys == nil || cfg.Rotator == nil || cfg.Ready == nil || cfg.Log == nil || cfg.AdminScope == "" {
-		return nil, errors.New("handlers: service, keys, rotator, admin scope, ready and log are required")
+	if cfg.Tokens == nil || cfg.Authorizations == nil || cfg.Admin == nil || cfg.Keys == nil || cfg.Rotator == nil || cfg.Ready == nil || cfg.Log == nil || cfg.AdminScope == "" {
+		return nil, errors.New("handlers: tokens, authorizations, admin, keys, rotator, admin scope, ready and log are required")
 	}
 	meta, err := metadataBody(cfg.Issuer)
 	if err != nil {
@@ -57,14 +59,14 @@ func NewRouter(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 
-	token := &tokenHandler{svc: cfg.Service, log: cfg.Log}
-	cors := corsByClient(cfg.Service)
+	token := &tokenHandler{svc: cfg.Tokens, log: cfg.Log}
+	cors := corsByClient(cfg.Tokens)
 	r.POST("/oauth2/token", cors, token.serve)
-	r.POST("/oauth2/revoke", cors, revoke(cfg.Service, cfg.Log))
+	r.POST("/oauth2/revoke", cors, revoke(cfg.Tokens, cfg.Log))
 	if err := mountCodeFlow(r, cfg); err != nil {
 		return nil, err
 	}
-	r.POST("/oauth2/introspect", introspect(cfg.Service, cfg.Log))
+	r.POST("/oauth2/introspect", introspect(cfg.Tokens, cfg.Log))
 	r.GET("/.well-known/jwks.json", newJWKSHandler(cfg.Keys, cfg.JWKSMaxAge).serve)
 	metaHandler := serveBytes("application/json", "public, max-age=3600", meta)
 	r.GET("/.well-known/oauth-authorization-server", metaHandler)
@@ -86,15 +88,15 @@ func NewRouter(cfg Config) (http.Handler, error) {
 // mountAdmin adds the admin API (/admin/v1), on the public router or on the
 // internal one (Config.InternalAdmin).
 func mountAdmin(r gin.IRouter, cfg Config) {
-	admin := r.Group("/admin/v1", requireScope(cfg.Service, cfg.AdminScope, cfg.Log), plainParams())
+	admin := r.Group("/admin/v1", requireScope(cfg.Tokens, cfg.AdminScope, cfg.Log), plainParams(cfg.Log))
 	admin.POST("/keys/rotate", rotateKeys(cfg.Rotator, cfg.Log))
-	sessions := &adminSessions{svc: cfg.Service, log: cfg.Log}
+	sessions := &adminSessions{svc: cfg.Admin, log: cfg.Log}
 	admin.GET("/sessions", sessions.list)
 	admin.DELETE("/sessions", sessions.revokeAll)
 	admin.DELETE("/sessions/:id", sessions.revokeOne)
-	mountAdminClients(admin, cfg.Service, cfg.Log)
+	mountAdminClients(admin, cfg.Admin, cfg.Log)
 	admin.GET("/openapi.json", serveOpenAPI)
-	mountAdminUsers(admin, cfg.Service, cfg.Log)
+	mountAdminUsers(admin, cfg.Admin, cfg.Log)
 }
 
 // newEngine is a router with baton's middleware and error pages; /metrics
@@ -119,8 +121,8 @@ func newEngine(cfg Config, withMetrics bool) (*gin.Engine, error) {
 		}
 	}
 	r.Use(accessLog(cfg.Log), recovery(cfg.Log))
-	r.NoRoute(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "not_found"}) })
-	r.NoMethod(func(c *gin.Context) { writeError(c, cfg.Log, &oauth.Error{Code: "method_not_allowed"}) })
+	r.NoRoute(func(c *gin.Context) { writeError(c, cfg.Log, errNoRoute) })
+	r.NoMethod(func(c *gin.Context) { writeError(c, cfg.Log, errNoMethod) })
 	return r, nil
 }
 

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -49,7 +49,7 @@ func (s *server) login(t *testing.T, client, secret string) *oauth2.Token {
 }
 
 func TestRevokeEndpoint(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			spa := url.Values{"client_id": {"spa"}}
@@ -100,7 +100,7 @@ func TestRevokeEndpoint(t *testing.T) {
 }
 
 func TestIntrospectEndpoint(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			user := s.login(t, "backend", secret)
@@ -251,7 +251,7 @@ func TestAdminSessionsAPI(t *testing.T) {
 // (Beyond the username's free attempts in flight, logins are answered 429
 // and try again.)
 func TestOneLoginPerUser(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServerWith(t, b.Open(t), func(o *oauth.Options) { o.MaxSessionsPerUser = 2 })
 			conf := s.oauth2Config("spa", "", oauth2.AuthStyleInParams)
@@ -298,7 +298,7 @@ func TestOneLoginPerUser(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			page, _, err := s.svc.ListSessions(t.Context(), "alice", "", 100)
+			page, _, err := s.svc.Admin.ListSessions(t.Context(), "alice", "", 100)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/batonhq/baton/handlers"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 // badText are values that must never reach a database text column.
@@ -27,7 +27,7 @@ var badText = []struct{ name, value string }{
 // is a 400 invalid_request naming the parameter, at every endpoint and in
 // the admin API, on SQLite and Postgres — never a 500.
 func TestInvalidTextIsRefusedAtTheEdge(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			admin := "Bearer " + s.token(t, "ops")
@@ -123,7 +123,7 @@ func fuzzSeeds(t *testing.T, target string) [][2]string {
 // and FuzzClientAuth (corpus files and f.Add seeds) to the token, revoke and
 // introspect endpoints of a server on Postgres: none is answered 5xx.
 func TestFuzzSeedsEndToEndPostgres(t *testing.T) {
-	s := newServer(t, storetest.OpenPostgres(t))
+	s := newServer(t, gormtest.OpenPostgres(t))
 	type seed struct{ body, authz string }
 	var seeds []seed
 	for _, sd := range append(fuzzSeeds(t, "FuzzParseTokenRequest"), handlers.TokenRequestSeeds...) {

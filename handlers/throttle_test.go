@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/handlers"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -64,7 +64,7 @@ func burst(t *testing.T, n int, send func(i int) (int, string, string, error)) m
 // user at once (real argon2id cost): only the free failures are tried
 // (400), every other one waits (429 with Retry-After).
 func TestConcurrentWrongPasswordsThrottled(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServerWith(t, b.Open(t), func(o *oauth.Options) { o.Argon2 = oauth.Argon2Params{} })
 			body := form("grant_type", "password", "username", "alice", "password", "guess", "client_id", "spa")
@@ -82,7 +82,7 @@ func TestHashQueueFullAnswers503(t *testing.T) {
 	// One slot that rests about 100 times as long as a hash; the requests
 	// come through a trusted proxy from distinct addresses, so that the
 	// per-address throttle lets them all reach the hasher.
-	s := newServerConfig(t, storetest.OpenSQLite(t), func(o *oauth.Options) {
+	s := newServerConfig(t, gormtest.OpenSQLite(t), func(o *oauth.Options) {
 		o.Argon2, o.HashCPUShare = oauth.Argon2Params{Memory: 1024, Time: 1, Threads: 1}, 0.005
 	}, func(c *handlers.Config) { c.TrustedProxies = []string{"127.0.0.1"} })
 	const n, hashed = 60, 1 + oauth.HashQueuePerSlot // one slot and its queue
@@ -114,7 +114,7 @@ func TestAbandonedSecretsDoNotStallLogin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("hashes at full cost")
 	}
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServerWith(t, b.Open(t), func(o *oauth.Options) { o.Argon2 = oauth.Argon2Params{} })
 			login := func() time.Duration {

@@ -11,7 +11,7 @@ import (
 
 // tokenHandler serves POST /oauth2/token (RFC 6749 §3.2).
 type tokenHandler struct {
-	svc *oauth.Service
+	svc *oauth.Tokens
 	log *slog.Logger
 }
 
@@ -31,11 +31,7 @@ func (h *tokenHandler) serve(c *gin.Context) {
 
 // parseTokenRequest parses every parameter the grants read, once.
 func parseTokenRequest(r *http.Request) (oauth.TokenRequest, error) {
-	form, err := parseForm(r)
-	if err != nil {
-		return oauth.TokenRequest{}, err
-	}
-	cred, err := clientCredentials(r, form)
+	form, cred, err := clientForm(r)
 	if err != nil {
 		return oauth.TokenRequest{}, err
 	}

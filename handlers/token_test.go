@@ -13,7 +13,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 func (s *server) oauth2Config(id, secret string, style oauth2.AuthStyle) *oauth2.Config {
@@ -212,7 +212,7 @@ func TestTokenResponseHeaders(t *testing.T) {
 // TestConcurrentRefreshHTTP races 200 requests presenting one refresh token
 // over HTTP, on SQLite and Postgres: all 200, all the same successor.
 func TestConcurrentRefreshHTTP(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := newServer(t, b.Open(t))
 			conf := s.oauth2Config("spa", "", oauth2.AuthStyleInParams)

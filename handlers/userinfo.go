@@ -1,41 +1,32 @@
 package handlers
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/batonhq/baton/oauth"
+	"github.com/batonhq/baton/oauth/resource"
 )
 
 // userinfo serves GET and POST /oauth2/userinfo (OIDC Core §5.3) for a
 // Bearer access token (RFC 6750 §2.1) that holds openid.
-func userinfo(svc *oauth.Service, log *slog.Logger) gin.HandlerFunc {
+func userinfo(svc *oauth.Tokens, log *slog.Logger) gin.HandlerFunc {
+	at := endpoint{scope: oauth.ScopeOpenID}
 	return func(c *gin.Context) {
-		scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-			c.Header("WWW-Authenticate", `Bearer realm="baton"`)
-			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "invalid_token", "error_description": "a Bearer access token is required"})
+		token, ok := resource.BearerToken(c.GetHeader("Authorization"))
+		if !ok {
+			at.writeError(c, log, errNoToken)
 			return
 		}
-		info, err := svc.UserInfo(c.Request.Context(), strings.TrimSpace(token))
-		var oerr *oauth.Error
-		switch {
-		case err == nil:
-			allowOrigin(c, svc, info.ClientID)
-			noStore(c)
-			c.JSON(http.StatusOK, info)
-		case errors.Is(err, oauth.ErrInsufficientScope) && errors.As(err, &oerr):
-			c.Header("WWW-Authenticate", `Bearer realm="baton", error="insufficient_scope", scope="openid"`)
-			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": oerr.Code, "error_description": oerr.Description})
-		case errors.As(err, &oerr):
-			c.Header("WWW-Authenticate", `Bearer realm="baton", error="invalid_token", error_description="`+oerr.Description+`"`)
-			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "invalid_token", "error_description": oerr.Description})
-		default:
-			writeError(c, log, err)
+		info, err := svc.UserInfo(c.Request.Context(), token)
+		if err != nil {
+			at.writeError(c, log, err)
+			return
 		}
+		allowOrigin(c, svc, info.ClientID)
+		noStore(c)
+		c.JSON(http.StatusOK, info)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -23,6 +25,20 @@ const (
 	RS256 = "RS256"
 	EdDSA = "EdDSA"
 )
+
+// Algorithms returns the signing algorithms baton supports, the default
+// first: the one list the configuration, the verifier and the discovery
+// documents derive from.
+func Algorithms() []string { return []string{ES256, RS256, EdDSA} }
+
+// CheckAlg reports whether alg is one of Algorithms.
+func CheckAlg(alg string) error {
+	if algs := Algorithms(); !slices.Contains(algs, alg) {
+		last := len(algs) - 1
+		return fmt.Errorf("keys: %.64q is not %s or %s", alg, strings.Join(algs[:last], ", "), algs[last])
+	}
+	return nil
+}
 
 // rsaBits is the RSA modulus size for RS256 keys.
 const rsaBits = 2048
@@ -71,9 +87,9 @@ func newKey(alg, state string, kek []byte, now, activateAt time.Time) (models.Si
 
 // unseal opens a stored key's private part.
 func unseal(kek []byte, k models.SigningKey) (crypto.Signer, error) {
-	der, err := open(kek, k.SealedKey, k.ID, k.Alg)
+	der, err := openKey(kek, k)
 	if err != nil {
-		return nil, fmt.Errorf("keys: BATON_KEK does not decrypt signing key %s: %w", k.ID, err)
+		return nil, err
 	}
 	priv, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {

@@ -15,7 +15,17 @@ import (
 
 // ErrTooEarly refuses a rotation whose next key may still be unknown to
 // resource servers that cached the JWKS.
-var ErrTooEarly = errors.New("keys: the next key has not been published for BATON_JWKS_MAX_AGE yet")
+var ErrTooEarly = errors.New("keys: the next key has not been published for the JWKS max-age yet")
+
+// CheckRotation enforces SPEC §4's rule that a key signs for at least twice
+// the JWKS max-age, so that the next key is published for a whole max-age
+// before it signs and a cached JWKS always knows the signing key.
+func CheckRotation(period, jwksMaxAge time.Duration) error {
+	if period < 2*jwksMaxAge {
+		return fmt.Errorf("keys: the rotation period (%s) must be at least twice the JWKS max-age (%s)", period, jwksMaxAge)
+	}
+	return nil
+}
 
 // plan is the pure part of a rotation: from the stored keys and the time,
 // what the key set must become. force rotates even before the active key's

@@ -58,7 +58,7 @@ type snapshot struct {
 	kid     string
 	alg     jose.SignatureAlgorithm
 	priv    crypto.Signer
-	signers sync.Map                   // typ → *compactSigner
+	signers sync.Map                   // typ → jose.Signer
 	public  map[string]jose.JSONWebKey // published keys by kid
 	jwks    []byte
 	etag    string
@@ -72,20 +72,12 @@ func NewRing(store Store, opts Options, now func() time.Time, log *slog.Logger) 
 	if opts.ReloadInterval <= 0 {
 		opts.ReloadInterval = min(opts.JWKSMaxAge/4, 10*time.Second)
 	}
-	var errs []error
-	switch opts.Alg {
-	case ES256, RS256, EdDSA:
-	default:
-		errs = append(errs, fmt.Errorf("BATON_SIGNING_ALG: %q is not ES256, RS256 or EdDSA", opts.Alg))
-	}
+	errs := []error{CheckAlg(opts.Alg), CheckRotation(opts.RotationPeriod, opts.JWKSMaxAge)}
 	if len(opts.KEK) != kekSize {
-		errs = append(errs, fmt.Errorf("BATON_KEK: want %d bytes, got %d", kekSize, len(opts.KEK)))
+		errs = append(errs, fmt.Errorf("keys: KEK: want %d bytes, got %d", kekSize, len(opts.KEK)))
 	}
 	if opts.JWKSMaxAge <= 0 || opts.TokenTTL <= 0 {
 		errs = append(errs, errors.New("keys: JWKS max-age and token TTL must be positive"))
-	}
-	if opts.RotationPeriod < 2*opts.JWKSMaxAge {
-		errs = append(errs, errors.New("BATON_KEY_ROTATION_PERIOD: must be at least twice BATON_JWKS_MAX_AGE"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -240,19 +232,20 @@ func (r *Ring) Sign(_ context.Context, typ string, payload []byte) (string, erro
 	if err != nil {
 		return "", err
 	}
-	return signer.Sign(payload)
+	return sign(signer, payload)
 }
 
-func (s *snapshot) signer(typ string) (*compactSigner, error) {
+// signer returns the snapshot's signer for typ, built on first use.
+func (s *snapshot) signer(typ string) (jose.Signer, error) {
 	if v, ok := s.signers.Load(typ); ok {
-		return v.(*compactSigner), nil
+		return v.(jose.Signer), nil
 	}
-	signer, err := newCompactSigner(string(s.alg), s.kid, typ, s.priv)
+	signer, err := newSigner(s.alg, s.kid, typ, s.priv)
 	if err != nil {
 		return nil, err
 	}
 	v, _ := s.signers.LoadOrStore(typ, signer)
-	return v.(*compactSigner), nil
+	return v.(jose.Signer), nil
 }
 
 // JWKS returns the published key set as JSON and its strong ETag.

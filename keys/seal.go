@@ -54,6 +54,18 @@ func seal(kek, plaintext []byte, kid, alg string) ([]byte, error) {
 	return aead.Seal(nonce, nonce, plaintext, aad(kid, alg)), nil
 }
 
+// ErrWrongKEK: the key-encryption key does not open a stored signing key.
+var ErrWrongKEK = errors.New("keys: the KEK does not decrypt signing key")
+
+// openKey decrypts a stored key's private part (PKCS #8 DER).
+func openKey(kek []byte, k models.SigningKey) ([]byte, error) {
+	der, err := open(kek, k.SealedKey, k.ID, k.Alg)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrWrongKEK, k.ID, err)
+	}
+	return der, nil
+}
+
 // open decrypts what seal produced.
 func open(kek, sealed []byte, kid, alg string) ([]byte, error) {
 	aead, err := newAEAD(kek)
@@ -89,9 +101,9 @@ func Rekey(ctx context.Context, store Store, oldKEK, newKEK []byte) (int, error)
 		n = 0
 		out := make([]models.SigningKey, len(ks))
 		for i, k := range ks {
-			der, err := open(oldKEK, k.SealedKey, k.ID, k.Alg)
+			der, err := openKey(oldKEK, k)
 			if err != nil {
-				return nil, fmt.Errorf("keys: BATON_KEK does not decrypt signing key %s: %w", k.ID, err)
+				return nil, err
 			}
 			if k.SealedKey, err = seal(newKEK, der, k.ID, k.Alg); err != nil {
 				return nil, err

@@ -10,8 +10,17 @@ import (
 // ErrUnknownKey is returned for a token whose kid is not published.
 var ErrUnknownKey = errors.New("keys: unknown key id")
 
-// allowedAlgs are the only algorithms a token may claim: never "none", never HMAC.
-var allowedAlgs = []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA}
+// allowedAlgs are the only algorithms a token may claim, Algorithms: never
+// "none", never HMAC.
+var allowedAlgs = joseAlgorithms()
+
+func joseAlgorithms() []jose.SignatureAlgorithm {
+	var out []jose.SignatureAlgorithm
+	for _, a := range Algorithms() {
+		out = append(out, jose.SignatureAlgorithm(a))
+	}
+	return out
+}
 
 // Verify checks a compact JWS signed by one of the published keys, with the
 // given "typ" header, and returns its payload. The header's alg must be the

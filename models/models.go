@@ -260,10 +260,6 @@ type Store interface {
 	// caller applies the full rules with UseRefresh. A store may always
 	// answer false (SQLite: the full path is as cheap).
 	RotateRefresh(ctx context.Context, r Rotation) (Session, bool, error)
-	// CurrentRefreshTokens returns the current refresh token of a live
-	// session (Generation in SessionID's RefreshGen; a legacy session: its
-	// unspent legacy tokens); none for an ended session.
-	CurrentRefreshTokens(ctx context.Context, sessionID string) ([]RefreshToken, error)
 	// ForgetSuccessors drops SealedSuccessor from legacy tokens spent
 	// before the given time and returns how many it changed.
 	ForgetSuccessors(ctx context.Context, spentBefore time.Time) (int64, error)

@@ -24,7 +24,7 @@ type AccessClaims struct {
 }
 
 // issue signs an access token and builds the token response around it.
-func (s *Service) issue(ctx context.Context, sub, clientID, sid string, scope []string, refresh string) (TokenResponse, error) {
+func (s *Tokens) issue(ctx context.Context, sub, clientID, sid string, scope []string, refresh string) (TokenResponse, error) {
 	now := s.now()
 	claims := AccessClaims{
 		Issuer:    s.opts.Issuer,

@@ -33,7 +33,7 @@ type ClientSpec struct {
 }
 
 // AddUser registers a user with a hashed password and the given roles.
-func (s *Service) AddUser(ctx context.Context, username, password string, roles ...string) (models.User, error) {
+func (s *Admin) AddUser(ctx context.Context, username, password string, roles ...string) (models.User, error) {
 	if err := checkName("username", username); err != nil {
 		return models.User{}, err
 	}
@@ -51,16 +51,13 @@ func (s *Service) AddUser(ctx context.Context, username, password string, roles 
 	}
 	u := models.User{ID: newID(), Username: username, PasswordHash: hash, Roles: slices.Compact(slices.Sorted(slices.Values(roles))), CreatedAt: s.now()}
 	if err := s.store.CreateUser(ctx, u); err != nil {
-		if errors.Is(err, models.ErrAlreadyExists) {
-			return models.User{}, fmt.Errorf("user %q %w", username, ErrUserExists)
-		}
-		return models.User{}, fmt.Errorf("create user: %w", err)
+		return models.User{}, fromStore(err, "create user", onExists(fmt.Errorf("user %q %w", username, ErrUserExists)))
 	}
 	return u, nil
 }
 
 // AddClient registers a client; confidential clients get their secret hashed.
-func (s *Service) AddClient(ctx context.Context, spec ClientSpec) (models.Client, error) {
+func (s *Admin) AddClient(ctx context.Context, spec ClientSpec) (models.Client, error) {
 	if err := checkClientSpec(spec); err != nil {
 		return models.Client{}, &ClientInputError{err}
 	}
@@ -74,10 +71,7 @@ func (s *Service) AddClient(ctx context.Context, spec ClientSpec) (models.Client
 		c.SecretHash = hash
 	}
 	if err := s.store.CreateClient(ctx, c); err != nil {
-		if errors.Is(err, models.ErrAlreadyExists) {
-			return models.Client{}, fmt.Errorf("client %q %w", spec.ID, ErrClientExists)
-		}
-		return models.Client{}, fmt.Errorf("create client: %w", err)
+		return models.Client{}, fromStore(err, "create client", onExists(fmt.Errorf("client %q %w", spec.ID, ErrClientExists)))
 	}
 	s.clients.forget(c.ID) // it may be in the negative cache
 	return c, nil

@@ -54,25 +54,17 @@ type ClientChange struct {
 
 // ListClients returns a page of clients by id and the cursor of the next
 // page ("" on the last one).
-func (s *Service) ListClients(ctx context.Context, after string, limit int) ([]ClientInfo, string, error) {
+func (s *Admin) ListClients(ctx context.Context, after string, limit int) ([]ClientInfo, string, error) {
 	page, err := s.store.Clients(ctx, after, limit+1)
 	if err != nil {
-		return nil, "", fmt.Errorf("list clients: %w", err)
+		return nil, "", fromStore(err, "list clients")
 	}
-	next := ""
-	if len(page) > limit {
-		page = page[:limit]
-		next = page[limit-1].ID
-	}
-	out := make([]ClientInfo, len(page))
-	for i, c := range page {
-		out[i] = clientInfo(c)
-	}
+	out, next := pageOf(page, limit, func(c models.Client) string { return c.ID }, clientInfo)
 	return out, next, nil
 }
 
 // ClientByID returns one client.
-func (s *Service) ClientByID(ctx context.Context, id string) (ClientInfo, error) {
+func (s *Admin) ClientByID(ctx context.Context, id string) (ClientInfo, error) {
 	c, err := s.store.Client(ctx, id)
 	if err != nil {
 		return ClientInfo{}, clientErr(id, err, "load client")
@@ -83,7 +75,7 @@ func (s *Service) ClientByID(ctx context.Context, id string) (ClientInfo, error)
 // CreateClient registers a client as AddClient does, but a confidential
 // client's secret is generated (256 bits, base64url) and returned: the
 // only time it is ever shown. A public client gets none.
-func (s *Service) CreateClient(ctx context.Context, spec ClientSpec) (ClientInfo, string, error) {
+func (s *Admin) CreateClient(ctx context.Context, spec ClientSpec) (ClientInfo, string, error) {
 	if spec.Secret != "" {
 		return ClientInfo{}, "", &ClientInputError{errors.New("the client secret is generated, not given")}
 	}
@@ -102,7 +94,7 @@ func (s *Service) CreateClient(ctx context.Context, spec ClientSpec) (ClientInfo
 // checks them, under a lock on the client: nothing is written when a
 // check fails. This instance uses the change at once, others within the
 // client cache's lifetime (5 s).
-func (s *Service) UpdateClient(ctx context.Context, id string, ch ClientChange) (ClientInfo, error) {
+func (s *Admin) UpdateClient(ctx context.Context, id string, ch ClientChange) (ClientInfo, error) {
 	c, err := s.store.UpdateClient(ctx, id, func(c models.Client) (models.Client, error) {
 		for dst, src := range map[*[]string]*[]string{&c.Grants: ch.Grants, &c.Scopes: ch.Scopes,
 			&c.RedirectURIs: ch.RedirectURIs, &c.AllowedOrigins: ch.AllowedOrigins} {
@@ -134,7 +126,7 @@ func (s *Service) UpdateClient(ctx context.Context, id string, ch ClientChange) 
 // secret. The old one stops working at once on this instance (the client
 // cache forgets the client and what it verified) and on other instances
 // within the client cache's lifetime (5 s).
-func (s *Service) RotateClientSecret(ctx context.Context, id, secret string) (string, error) {
+func (s *Admin) RotateClientSecret(ctx context.Context, id, secret string) (string, error) {
 	if secret == "" {
 		secret = newOpaque(generatedSecretBytes)
 	}
@@ -166,7 +158,7 @@ func (s *Service) RotateClientSecret(ctx context.Context, id, secret string) (st
 // tokens, which have no session, turn inactive because their client is
 // gone (clientRegistered): at once on this instance, within the client
 // cache's lifetime (5 s) on others.
-func (s *Service) DeleteClient(ctx context.Context, id string) (int64, error) {
+func (s *Admin) DeleteClient(ctx context.Context, id string) (int64, error) {
 	n, err := s.store.DeleteClient(ctx, id)
 	if err != nil {
 		return 0, clientErr(id, err, "delete client")
@@ -178,33 +170,12 @@ func (s *Service) DeleteClient(ctx context.Context, id string) (int64, error) {
 	return n, nil
 }
 
-// clientRegistered reports whether the client of a session-less
-// (client_credentials) access token still exists, and existed when the
-// token was issued (a client deleted and registered again under the same
-// id does not revive the old one's tokens). The client cache serves it.
-func (s *Service) clientRegistered(ctx context.Context, c AccessClaims) (bool, error) {
-	cl, err := s.client(ctx, c.ClientID, s.now())
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("load client: %w", err)
-	}
-	return c.IssuedAt >= cl.CreatedAt.Unix()-issuedAtLeeway, nil
-}
-
-// issuedAtLeeway allows for clocks of instances that differ: a token
-// issued by one a little behind the one that created the client is its.
-const issuedAtLeeway = 60
-
-// clientErr maps a store error of the client id.
+// clientErr translates a store error of the client id; a refused field
+// (ClientInputError, from a store callback) passes unchanged.
 func clientErr(id string, err error, step string) error {
 	var in *ClientInputError
-	switch {
-	case errors.As(err, &in):
+	if errors.As(err, &in) {
 		return err
-	case errors.Is(err, models.ErrNotFound):
-		return fmt.Errorf("client %q: %w", id, ErrNotFound)
 	}
-	return fmt.Errorf("%s: %w", step, err)
+	return fromStore(err, step, onNotFound(fmt.Errorf("client %q: %w", id, ErrNotFound)))
 }

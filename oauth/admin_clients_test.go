@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -17,35 +18,35 @@ import (
 // same instance, with the clock standing still inside the cache lifetime,
 // and the new one works.
 func TestRotateClientSecretCached(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.Open(t))
 			ctx := t.Context()
 			old := oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: oauth.AuthBasic}
 			for range 2 { // the second one is served by the cache
-				if _, err := f.svc.AuthenticateClient(ctx, old); err != nil {
+				if _, err := f.svc.Tokens.AuthenticateClient(ctx, old); err != nil {
 					t.Fatal(err)
 				}
 			}
-			next, err := f.svc.RotateClientSecret(ctx, serviceID, "")
+			next, err := f.svc.Admin.RotateClientSecret(ctx, serviceID, "")
 			if err != nil || len(next) != 43 {
 				t.Fatalf("rotate: %q, %v; want a 256-bit base64url secret", next, err)
 			}
-			if _, err := f.svc.AuthenticateClient(ctx, old); !errors.Is(err, oauth.ErrInvalidClient) {
+			if _, err := f.svc.Tokens.AuthenticateClient(ctx, old); !errors.Is(err, oauth.ErrInvalidClient) {
 				t.Fatalf("old secret right after rotation: %v, want invalid_client", err)
 			}
-			if _, err := f.svc.Token(ctx, oauth.TokenRequest{GrantType: "client_credentials", Client: old}); !errors.Is(err, oauth.ErrInvalidClient) {
+			if _, err := f.svc.Tokens.Token(ctx, oauth.TokenRequest{GrantType: "client_credentials", Client: old}); !errors.Is(err, oauth.ErrInvalidClient) {
 				t.Fatalf("token with the old secret: %v", err)
 			}
 			fresh := oauth.ClientCredentials{ID: serviceID, Secret: next, Method: oauth.AuthBasic}
-			if _, err := f.svc.Token(ctx, oauth.TokenRequest{GrantType: "client_credentials", Client: fresh}); err != nil {
+			if _, err := f.svc.Tokens.Token(ctx, oauth.TokenRequest{GrantType: "client_credentials", Client: fresh}); err != nil {
 				t.Fatalf("token with the new secret: %v", err)
 			}
 			given := "a-chosen-secret-of-enough-length"
-			if _, err := f.svc.RotateClientSecret(ctx, serviceID, given); err != nil {
+			if _, err := f.svc.Admin.RotateClientSecret(ctx, serviceID, given); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.svc.AuthenticateClient(ctx, fresh); !errors.Is(err, oauth.ErrInvalidClient) {
+			if _, err := f.svc.Tokens.AuthenticateClient(ctx, fresh); !errors.Is(err, oauth.ErrInvalidClient) {
 				t.Fatalf("second rotation: the previous secret still works: %v", err)
 			}
 			for _, tt := range []struct {
@@ -56,13 +57,13 @@ func TestRotateClientSecretCached(t *testing.T) {
 				{publicID, "", new(oauth.ClientInputError)},
 				{"nobody", "", oauth.ErrNotFound},
 			} {
-				_, err := f.svc.RotateClientSecret(ctx, tt.id, tt.secret)
+				_, err := f.svc.Admin.RotateClientSecret(ctx, tt.id, tt.secret)
 				var in *oauth.ClientInputError
 				if ok := errors.Is(err, oauth.ErrNotFound) || errors.As(err, &in); !ok {
 					t.Fatalf("rotate %s %q: %v", tt.id, tt.secret, err)
 				}
 			}
-			if _, err := f.svc.AuthenticateClient(ctx, oauth.ClientCredentials{ID: serviceID, Secret: given, Method: oauth.AuthBasic}); err != nil {
+			if _, err := f.svc.Tokens.AuthenticateClient(ctx, oauth.ClientCredentials{ID: serviceID, Secret: given, Method: oauth.AuthBasic}); err != nil {
 				t.Fatalf("a refused rotation changed the secret: %v", err)
 			}
 		})
@@ -72,7 +73,7 @@ func TestRotateClientSecretCached(t *testing.T) {
 // gatedStore holds one client read until released, so that a test can
 // commit a change while a lookup that started before it is in flight.
 type gatedStore struct {
-	models.Store
+	storetest.Store
 	reading, release chan struct{}
 }
 
@@ -91,25 +92,25 @@ func (s *gatedStore) Client(ctx context.Context, id string) (models.Client, erro
 // rotation committed, and finishes after it, does not put the old client
 // back into the cache (where the old secret would keep working for 5 s).
 func TestRotateRacesClientLoad(t *testing.T) {
-	store := &gatedStore{Store: storetest.OpenSQLite(t)}
+	store := &gatedStore{Store: gormtest.OpenSQLite(t)}
 	f := newFixture(t, store)
 	ctx := t.Context()
 	old := oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: oauth.AuthBasic}
-	if _, err := f.svc.AuthenticateClient(ctx, old); err != nil {
+	if _, err := f.svc.Tokens.AuthenticateClient(ctx, old); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(6 * time.Second) // the cached client is stale: the next lookup reads
 	store.reading, store.release = make(chan struct{}), make(chan struct{})
 	reading := store.reading
 	done := make(chan error)
-	go func() { _, err := f.svc.AuthenticateClient(ctx, old); done <- err }()
+	go func() { _, err := f.svc.Tokens.AuthenticateClient(ctx, old); done <- err }()
 	<-reading // it has read the old client
-	if _, err := f.svc.RotateClientSecret(ctx, serviceID, ""); err != nil {
+	if _, err := f.svc.Admin.RotateClientSecret(ctx, serviceID, ""); err != nil {
 		t.Fatal(err)
 	}
 	close(store.release)
 	<-done // began before the rotation: either answer is fine
-	if _, err := f.svc.AuthenticateClient(ctx, old); !errors.Is(err, oauth.ErrInvalidClient) {
+	if _, err := f.svc.Tokens.AuthenticateClient(ctx, old); !errors.Is(err, oauth.ErrInvalidClient) {
 		t.Fatalf("old secret after a lookup raced the rotation: %v, want invalid_client", err)
 	}
 }
@@ -119,11 +120,11 @@ func TestRotateRacesClientLoad(t *testing.T) {
 // session) inactive at introspection and refused by Authorize, at once on
 // this instance.
 func TestDeleteClientTokens(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := adminFixture(t, b.Open(t))
 			ctx := t.Context()
-			cc, err := f.svc.Token(ctx, oauth.TokenRequest{GrantType: "client_credentials", Client: ops()})
+			cc, err := f.svc.Tokens.Token(ctx, oauth.TokenRequest{GrantType: "client_credentials", Client: ops()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,10 +135,10 @@ func TestDeleteClientTokens(t *testing.T) {
 					t.Fatal("token inactive before the deletion")
 				}
 			}
-			if _, err := f.svc.Authorize(ctx, cc.AccessToken, "admin"); err != nil {
+			if _, err := f.svc.Tokens.Authorize(ctx, cc.AccessToken, "admin"); err != nil {
 				t.Fatal(err)
 			}
-			n, err := f.svc.DeleteClient(ctx, "ops")
+			n, err := f.svc.Admin.DeleteClient(ctx, "ops")
 			if err != nil || n != 1 {
 				t.Fatalf("delete: %d sessions ended, %v; want 1", n, err)
 			}
@@ -145,22 +146,22 @@ func TestDeleteClientTokens(t *testing.T) {
 				if f.active(t, tok) {
 					t.Fatalf("%s token of the deleted client is active", name)
 				}
-				if _, err := f.svc.Authorize(ctx, tok, "admin"); !errors.Is(err, oauth.ErrInvalidToken) {
+				if _, err := f.svc.Tokens.Authorize(ctx, tok, "admin"); !errors.Is(err, oauth.ErrInvalidToken) {
 					t.Fatalf("%s token of the deleted client authorized: %v", name, err)
 				}
 			}
-			if _, err := f.svc.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token", Client: ops(), RefreshToken: user.RefreshToken}); err == nil {
+			if _, err := f.svc.Tokens.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token", Client: ops(), RefreshToken: user.RefreshToken}); err == nil {
 				t.Fatal("refresh with the deleted client succeeded")
 			}
 			if !f.active(t, other.AccessToken) || !f.active(t, other.RefreshToken) {
 				t.Fatal("another client's tokens turned inactive")
 			}
-			if _, err := f.svc.DeleteClient(ctx, "ops"); !errors.Is(err, oauth.ErrNotFound) {
+			if _, err := f.svc.Admin.DeleteClient(ctx, "ops"); !errors.Is(err, oauth.ErrNotFound) {
 				t.Fatalf("delete again: %v", err)
 			}
 			// Registered again under the same id, the client does not revive the old tokens.
 			f.clock.Advance(2 * time.Minute)
-			if _, err := f.svc.AddClient(ctx, oauth.ClientSpec{ID: "ops", Secret: secret,
+			if _, err := f.svc.Admin.AddClient(ctx, oauth.ClientSpec{ID: "ops", Secret: secret,
 				Grants: []string{"client_credentials"}, Scopes: []string{"admin"}}); err != nil {
 				t.Fatal(err)
 			}
@@ -174,7 +175,7 @@ func TestDeleteClientTokens(t *testing.T) {
 // TestUpdateClientChecks: an update is checked as client add is, and a
 // refused one writes nothing.
 func TestUpdateClientChecks(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.Open(t))
 			ctx := t.Context()
@@ -195,7 +196,7 @@ func TestUpdateClientChecks(t *testing.T) {
 					id = publicID
 				}
 				var in *oauth.ClientInputError
-				if _, err := f.svc.UpdateClient(ctx, id, ch); !errors.As(err, &in) {
+				if _, err := f.svc.Admin.UpdateClient(ctx, id, ch); !errors.As(err, &in) {
 					t.Fatalf("%s: %v, want a ClientInputError", name, err)
 				}
 			}
@@ -207,16 +208,16 @@ func TestUpdateClientChecks(t *testing.T) {
 				}
 			}
 			trusted := true
-			got, err := f.svc.UpdateClient(ctx, confID, oauth.ClientChange{Grants: list("authorization_code", "refresh_token"),
+			got, err := f.svc.Admin.UpdateClient(ctx, confID, oauth.ClientChange{Grants: list("authorization_code", "refresh_token"),
 				RedirectURIs: list("https://a.example/cb", "http://127.0.0.1/cb"), AllowedOrigins: list("https://a.example"),
 				Scopes: list("openid"), Trusted: &trusted})
 			if err != nil || got.Scope != "openid" || !got.Trusted || len(got.RedirectURIs) != 2 {
 				t.Fatalf("update: %+v, %v", got, err)
 			}
-			if ok, _ := f.svc.OriginRegistered(ctx, "https://a.example"); !ok {
+			if ok, _ := f.svc.Tokens.OriginRegistered(ctx, "https://a.example"); !ok {
 				t.Fatal("an origin added by an update is not registered at once")
 			}
-			if _, err := f.svc.UpdateClient(ctx, "nobody", oauth.ClientChange{}); !errors.Is(err, oauth.ErrNotFound) {
+			if _, err := f.svc.Admin.UpdateClient(ctx, "nobody", oauth.ClientChange{}); !errors.Is(err, oauth.ErrNotFound) {
 				t.Fatalf("unknown client: %v", err)
 			}
 		})

@@ -53,25 +53,17 @@ type UserChange struct {
 
 // ListUsers returns a page of users ordered by username and the cursor of
 // the next page ("" on the last one).
-func (s *Service) ListUsers(ctx context.Context, after string, limit int) ([]AdminUser, string, error) {
+func (s *Admin) ListUsers(ctx context.Context, after string, limit int) ([]AdminUser, string, error) {
 	page, err := s.store.Users(ctx, after, limit+1)
 	if err != nil {
-		return nil, "", fmt.Errorf("list users: %w", err)
+		return nil, "", fromStore(err, "list users")
 	}
-	next := ""
-	if len(page) > limit {
-		page = page[:limit]
-		next = page[limit-1].Username
-	}
-	out := make([]AdminUser, len(page))
-	for i, u := range page {
-		out[i] = adminUser(u)
-	}
+	out, next := pageOf(page, limit, func(u models.User) string { return u.Username }, adminUser)
 	return out, next, nil
 }
 
 // GetUser returns one user; ErrNotFound if none.
-func (s *Service) GetUser(ctx context.Context, username string) (AdminUser, error) {
+func (s *Admin) GetUser(ctx context.Context, username string) (AdminUser, error) {
 	u, err := s.user(ctx, username)
 	if err != nil {
 		return AdminUser{}, err
@@ -81,7 +73,7 @@ func (s *Service) GetUser(ctx context.Context, username string) (AdminUser, erro
 
 // CreateUser registers a user as AddUser does, with errors the admin API
 // can tell apart: ErrInvalidUser, ErrUserExists.
-func (s *Service) CreateUser(ctx context.Context, username, password string, roles []string) (AdminUser, error) {
+func (s *Admin) CreateUser(ctx context.Context, username, password string, roles []string) (AdminUser, error) {
 	if err := checkNewUser(username, password, roles); err != nil {
 		return AdminUser{}, err
 	}
@@ -93,12 +85,12 @@ func (s *Service) CreateUser(ctx context.Context, username, password string, rol
 }
 
 // SetPassword changes a user's password and ends its sessions.
-func (s *Service) SetPassword(ctx context.Context, username, password string) (AdminUser, error) {
+func (s *Admin) SetPassword(ctx context.Context, username, password string) (AdminUser, error) {
 	return s.UpdateUser(ctx, username, UserChange{Password: &password})
 }
 
 // EnableUser lets a disabled user log in again.
-func (s *Service) EnableUser(ctx context.Context, username string) (AdminUser, error) {
+func (s *Admin) EnableUser(ctx context.Context, username string) (AdminUser, error) {
 	enabled := false
 	return s.UpdateUser(ctx, username, UserChange{Disabled: &enabled})
 }
@@ -107,7 +99,7 @@ func (s *Service) EnableUser(ctx context.Context, username string) (AdminUser, e
 // Disabled or roles without admin for an admin end the user's sessions, as
 // DisableUser and RevokeRole do. Validation failures match ErrInvalidUser
 // and write nothing.
-func (s *Service) UpdateUser(ctx context.Context, username string, ch UserChange) (AdminUser, error) {
+func (s *Admin) UpdateUser(ctx context.Context, username string, ch UserChange) (AdminUser, error) {
 	hash, roles, err := s.prepareChange(ctx, ch)
 	if err != nil {
 		return AdminUser{}, err
@@ -135,11 +127,8 @@ func (s *Service) UpdateUser(ctx context.Context, username string, ch UserChange
 		}
 		return u, &models.SessionEnd{At: s.now(), Reason: reason}, nil
 	})
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return AdminUser{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
-	case err != nil:
-		return AdminUser{}, fmt.Errorf("update user: %w", err)
+	if err != nil {
+		return AdminUser{}, fromStore(err, "update user", onNotFound(fmt.Errorf("user %q: %w", username, ErrNotFound)))
 	}
 	if reason != "" {
 		s.opts.Metrics.SessionsEnded(reason, int(ended))
@@ -150,7 +139,7 @@ func (s *Service) UpdateUser(ctx context.Context, username string, ch UserChange
 }
 
 // prepareChange checks a change and hashes its password, before any lock.
-func (s *Service) prepareChange(ctx context.Context, ch UserChange) (hash string, roles []string, err error) {
+func (s *Admin) prepareChange(ctx context.Context, ch UserChange) (hash string, roles []string, err error) {
 	if ch.Roles != nil {
 		if roles, err = checkRoles(*ch.Roles); err != nil {
 			return "", nil, err
@@ -170,13 +159,10 @@ func (s *Service) prepareChange(ctx context.Context, ch UserChange) (hash string
 
 // DeleteUser deletes a user with its sessions, codes and consents; its
 // access tokens stop working at once (their session is gone).
-func (s *Service) DeleteUser(ctx context.Context, username string) error {
+func (s *Admin) DeleteUser(ctx context.Context, username string) error {
 	u, err := s.store.DeleteUser(ctx, username)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return fmt.Errorf("user %q: %w", username, ErrNotFound)
-	case err != nil:
-		return fmt.Errorf("delete user: %w", err)
+	if err != nil {
+		return fromStore(err, "delete user", onNotFound(fmt.Errorf("user %q: %w", username, ErrNotFound)))
 	}
 	s.log.InfoContext(ctx, "user deleted with its sessions", "user_id", u.ID)
 	return nil

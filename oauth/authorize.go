@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -97,15 +96,14 @@ func withQuery(uri string, q url.Values) string {
 // ValidateAuthorization checks an authorization request against the
 // registered client. Failures are *AuthorizationError values, except
 // internal ones.
-func (s *Service) ValidateAuthorization(ctx context.Context, req AuthorizationRequest) (Authorization, error) {
+func (s *Authorizations) ValidateAuthorization(ctx context.Context, req AuthorizationRequest) (Authorization, error) {
 	var client *models.Client
 	if req.ClientID != "" && !slices.Contains(req.Repeated, "client_id") {
-		c, err := s.client(ctx, req.ClientID, s.now())
-		switch {
-		case err == nil:
+		c, err := s.clients.get(ctx, req.ClientID, s.now())
+		if err == nil {
 			client = &c
-		case !errors.Is(err, models.ErrNotFound):
-			return Authorization{}, fmt.Errorf("load client: %w", err)
+		} else if err := fromStore(err, "load client", onNotFound(nil)); err != nil {
+			return Authorization{}, err
 		}
 	}
 	auth, err := checkAuthorization(client, req)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -28,7 +27,7 @@ var (
 // session still lives and, for the admin scope, that the user still holds
 // the admin role; for client_credentials tokens that they were not revoked.
 // It returns the token's claims.
-func (s *Service) Authorize(ctx context.Context, token, scope string) (AccessClaims, error) {
+func (s *Tokens) Authorize(ctx context.Context, token, scope string) (AccessClaims, error) {
 	c, err := s.parseAccessToken(token)
 	if err != nil {
 		return AccessClaims{}, err
@@ -66,11 +65,11 @@ func (s *Service) Authorize(ctx context.Context, token, scope string) (AccessCla
 
 // checkNotRevoked fails for a session-less (client_credentials) access
 // token revoked at /oauth2/revoke: one primary-key lookup.
-func (s *Service) checkNotRevoked(ctx context.Context, jti string) error {
+func (s *Tokens) checkNotRevoked(ctx context.Context, jti string) error {
 	revoked, err := s.store.AccessTokenRevoked(ctx, jti)
 	switch {
 	case err != nil:
-		return fmt.Errorf("check revocation: %w", err)
+		return fromStore(err, "check revocation")
 	case revoked:
 		return ErrInvalidToken.Describe("the access token has been revoked")
 	}
@@ -79,7 +78,7 @@ func (s *Service) checkNotRevoked(ctx context.Context, jti string) error {
 
 // parseAccessToken verifies an access token's signature and typ, and
 // that baton issued it for its audience; expiry is the caller's to check.
-func (s *Service) parseAccessToken(token string) (AccessClaims, error) {
+func (s *Tokens) parseAccessToken(token string) (AccessClaims, error) {
 	if s.verifier == nil {
 		return AccessClaims{}, errors.New("oauth: no token verifier configured")
 	}
@@ -100,15 +99,30 @@ func (s *Service) parseAccessToken(token string) (AccessClaims, error) {
 // checkSessionLive fails for a session that ended, passed its idle or
 // absolute limit, or whose user is disabled: one indexed query. It returns
 // the session's user.
-func (s *Service) checkSessionLive(ctx context.Context, sid string) (models.User, error) {
+func (s *Tokens) checkSessionLive(ctx context.Context, sid string) (models.User, error) {
 	sess, user, err := s.store.SessionWithUser(ctx, sid)
 	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return models.User{}, ErrInvalidToken.Describe("the session of the access token does not exist")
 	case err != nil:
-		return models.User{}, fmt.Errorf("load session: %w", err)
+		return models.User{}, fromStore(err, "load session",
+			onNotFound(ErrInvalidToken.Describe("the session of the access token does not exist")))
 	case !s.sessionLive(sess, user, s.now()):
 		return models.User{}, ErrInvalidToken.Describe("the session of the access token has ended")
 	}
 	return user, nil
 }
+
+// clientRegistered reports whether the client of a session-less
+// (client_credentials) access token still exists, and existed when the
+// token was issued (a client deleted and registered again under the same
+// id does not revive the old one's tokens). The client cache serves it.
+func (s *Tokens) clientRegistered(ctx context.Context, c AccessClaims) (bool, error) {
+	cl, err := s.clients.get(ctx, c.ClientID, s.now())
+	if err != nil {
+		return false, fromStore(err, "load client", onNotFound(nil))
+	}
+	return c.IssuedAt >= cl.CreatedAt.Unix()-issuedAtLeeway, nil
+}
+
+// issuedAtLeeway allows for clocks of instances that differ: a token
+// issued by one a little behind the one that created the client is its.
+const issuedAtLeeway = 60

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -28,10 +29,14 @@ const maxUnknownClients = 4096
 // stays as slow as the hash makes it (and is throttled per address).
 // Unknown client ids are remembered for clientTTL too (negative cache).
 type clientCache struct {
-	key     []byte
-	mu      sync.RWMutex
-	m       map[string]cachedClient
-	unknown map[string]time.Time // client id → when the store said it does not exist
+	store    ClientStore
+	hasher   *Hasher
+	throttle *throttle // wrong secrets, per address
+	log      *slog.Logger
+	key      []byte
+	mu       sync.RWMutex
+	m        map[string]cachedClient
+	unknown  map[string]time.Time // client id → when the store said it does not exist
 	// forgotten counts forget calls: a load that began before one does
 	// not refill the cache with what it read (it may predate a change).
 	forgotten uint64
@@ -48,10 +53,11 @@ type cachedClient struct {
 	macHash string // the stored hash the MAC was verified against
 }
 
-func newClientCache() *clientCache {
+func newClientCache(store ClientStore, h *Hasher, th *throttle, log *slog.Logger) *clientCache {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k)
-	return &clientCache{key: k, m: map[string]cachedClient{}, unknown: map[string]time.Time{}}
+	return &clientCache{store: store, hasher: h, throttle: th, log: log, key: k,
+		m: map[string]cachedClient{}, unknown: map[string]time.Time{}}
 }
 
 func (c *clientCache) mac(secret string) []byte {
@@ -69,82 +75,82 @@ func (c *clientCache) forget(id string) {
 	c.mu.Unlock()
 }
 
-// client returns the client, from the cache while it is fresh; an id the
+// get returns the client, from the cache while it is fresh; an id the
 // store did not know within clientTTL is answered models.ErrNotFound
 // without asking again.
-func (s *Service) client(ctx context.Context, id string, now time.Time) (models.Client, error) {
-	s.clients.mu.RLock()
-	e, ok := s.clients.m[id]
-	missing, unknown := s.clients.unknown[id]
-	gen := s.clients.forgotten
-	s.clients.mu.RUnlock()
+func (c *clientCache) get(ctx context.Context, id string, now time.Time) (models.Client, error) {
+	c.mu.RLock()
+	e, ok := c.m[id]
+	missing, unknown := c.unknown[id]
+	gen := c.forgotten
+	c.mu.RUnlock()
 	if ok && now.Sub(e.loaded) < clientTTL {
 		return e.client, nil
 	}
 	if unknown && now.Sub(missing) < clientTTL {
 		return models.Client{}, models.ErrNotFound
 	}
-	cl, err := s.store.Client(ctx, id)
+	cl, err := c.store.Client(ctx, id)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return models.Client{}, err
 	}
-	s.clients.mu.Lock()
-	if s.clients.forgotten != gen {
+	c.mu.Lock()
+	if c.forgotten != gen {
 		// A change was committed here while we read: what we read may
 		// predate it, so it is not cached, and read again.
-		s.clients.mu.Unlock()
-		return s.store.Client(ctx, id)
+		c.mu.Unlock()
+		return c.store.Client(ctx, id)
 	}
 	if err != nil {
-		if len(s.clients.unknown) >= maxUnknownClients {
-			clear(s.clients.unknown)
+		if len(c.unknown) >= maxUnknownClients {
+			clear(c.unknown)
 		}
-		s.clients.unknown[id] = now
-		s.clients.mu.Unlock()
+		c.unknown[id] = now
+		c.mu.Unlock()
 		return models.Client{}, err
 	}
-	delete(s.clients.unknown, id)
-	e = s.clients.m[id]
+	delete(c.unknown, id)
+	e = c.m[id]
 	if e.macHash != cl.SecretHash {
 		e.mac, e.macHash = nil, "" // the secret changed: verify afresh
 	}
 	e.client, e.loaded = cl, now
-	s.clients.m[id] = e
-	s.clients.mu.Unlock()
+	c.m[id] = e
+	c.mu.Unlock()
 	return cl, nil
 }
 
 // secretOK verifies a confidential client's secret: a constant-time HMAC
 // comparison when this secret was verified before against the same stored
 // hash, argon2id otherwise. An argon2id verification is counted under the
-// caller's address first (reserveAttempt), so that a flood of wrong
+// caller's address first (throttle.reserve), so that a flood of wrong
 // secrets meets the throttle instead of the hasher; a correct secret takes
 // its attempt back.
-func (s *Service) secretOK(ctx context.Context, cl models.Client, secret, addr string) (bool, error) {
-	mac := s.clients.mac(secret)
-	s.clients.mu.RLock()
-	e := s.clients.m[cl.ID]
-	s.clients.mu.RUnlock()
+func (c *clientCache) secretOK(ctx context.Context, cl models.Client, secret, addr string) (bool, error) {
+	mac := c.mac(secret)
+	c.mu.RLock()
+	e := c.m[cl.ID]
+	c.mu.RUnlock()
 	if e.macHash == cl.SecretHash && e.mac != nil && hmac.Equal(e.mac, mac) {
 		return true, nil
 	}
 	// The shared verification runs while at least one caller waits for it.
-	ok, err := s.clients.verify.do(ctx, cl.ID+"\x00"+cl.SecretHash+"\x00"+string(mac), func(ctx context.Context) (bool, error) {
+	ok, err := c.verify.do(ctx, cl.ID+"\x00"+cl.SecretHash+"\x00"+string(mac), func(ctx context.Context) (bool, error) {
 		var keys []string
 		if addr != "" {
 			keys = []string{clientAddrKey + addr}
-			if err := s.reserveAttempt(ctx, keys); err != nil {
+			if err := c.throttle.reserve(ctx, keys); err != nil {
 				return false, err
 			}
 		}
-		ok, err := s.hasher.Verify(ctx, cl.SecretHash, secret)
+		ok, err := c.hasher.Verify(ctx, cl.SecretHash, secret)
 		// Only a wrong secret keeps its reservation: a correct one, and an
 		// attempt the hasher never ran (refused, or every caller gone
 		// before its turn), take it back. The release outlives the
 		// callers, so that a correct secret never counts as a failure.
 		if keys != nil && (ok || err != nil) {
-			if rerr := s.releaseAttempt(context.WithoutCancel(ctx), nil, keys); rerr != nil {
-				s.log.WarnContext(ctx, "release client attempt", "err", rerr)
+			if rerr := c.throttle.release(context.WithoutCancel(ctx), nil, keys); rerr != nil {
+				c.log.WarnContext(ctx, "release client attempt", "err", rerr)
 			}
 		}
 		return ok, err
@@ -152,11 +158,11 @@ func (s *Service) secretOK(ctx context.Context, cl models.Client, secret, addr s
 	if err != nil || !ok {
 		return false, err
 	}
-	s.clients.mu.Lock()
-	e = s.clients.m[cl.ID]
+	c.mu.Lock()
+	e = c.m[cl.ID]
 	e.mac, e.macHash = mac, cl.SecretHash
-	s.clients.m[cl.ID] = e
-	s.clients.mu.Unlock()
+	c.m[cl.ID] = e
+	c.mu.Unlock()
 	return true, nil
 }
 

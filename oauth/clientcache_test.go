@@ -4,7 +4,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -12,15 +12,15 @@ import (
 // secret after its first verification: an HMAC comparison against the
 // cached client, no password-strength hash, no database read.
 func BenchmarkAuthenticateClient(b *testing.B) {
-	f := newFixture(b, storetest.OpenSQLite(b))
+	f := newFixture(b, gormtest.OpenSQLite(b))
 	cred := oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: oauth.AuthBasic}
-	if _, err := f.svc.AuthenticateClient(b.Context(), cred); err != nil {
+	if _, err := f.svc.Tokens.AuthenticateClient(b.Context(), cred); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := f.svc.AuthenticateClient(b.Context(), cred); err != nil {
+			if _, err := f.svc.Tokens.AuthenticateClient(b.Context(), cred); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -31,14 +31,14 @@ func BenchmarkAuthenticateClient(b *testing.B) {
 // client with the same secret: they share one argon2id verification, and
 // later ones cost none.
 func TestClientSecretVerifiedOnce(t *testing.T) {
-	f := newFixture(t, storetest.OpenSQLite(t))
-	before := f.svc.Hashes()
+	f := newFixture(t, gormtest.OpenSQLite(t))
+	before := f.svc.Shared.Hashes()
 	cred := oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: oauth.AuthBasic}
 	var wg sync.WaitGroup
 	errs := make(chan error, 200)
 	for range 200 {
 		wg.Go(func() {
-			if _, err := f.svc.AuthenticateClient(t.Context(), cred); err != nil {
+			if _, err := f.svc.Tokens.AuthenticateClient(t.Context(), cred); err != nil {
 				errs <- err
 			}
 		})
@@ -48,15 +48,15 @@ func TestClientSecretVerifiedOnce(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if n := f.svc.Hashes() - before; n < 1 || n > 3 {
+	if n := f.svc.Shared.Hashes() - before; n < 1 || n > 3 {
 		t.Fatalf("%d argon2id verifications for 200 concurrent authentications with one secret", n)
 	}
 	wrong := oauth.ClientCredentials{ID: serviceID, Secret: "wrong", Method: oauth.AuthBasic}
-	before = f.svc.Hashes()
-	if _, err := f.svc.AuthenticateClient(t.Context(), wrong); err == nil {
+	before = f.svc.Shared.Hashes()
+	if _, err := f.svc.Tokens.AuthenticateClient(t.Context(), wrong); err == nil {
 		t.Fatal("a wrong secret authenticated")
 	}
-	if f.svc.Hashes() == before {
+	if f.svc.Shared.Hashes() == before {
 		t.Fatal("a wrong secret was not verified with argon2id")
 	}
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
-	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -30,14 +30,14 @@ func challengeOf(v string) string {
 }
 
 // codeFixture adds a code-flow client to the usual fixture.
-func codeFixture(t *testing.T, store models.Store) *fixture {
+func codeFixture(t *testing.T, store storetest.Store) *fixture {
 	f := newFixture(t, store)
 	for _, c := range []oauth.ClientSpec{
 		{ID: codeClient, Public: true, Grants: []string{"authorization_code", "refresh_token"},
 			Scopes: []string{"openid", "read"}, RedirectURIs: []string{codeRedir}},
 		{ID: "other", Public: true, Grants: []string{"authorization_code"}, Scopes: []string{"openid"}, RedirectURIs: []string{codeRedir}},
 	} {
-		if _, err := f.svc.AddClient(t.Context(), c); err != nil {
+		if _, err := f.svc.Admin.AddClient(t.Context(), c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -56,17 +56,17 @@ func (f *fixture) code(t *testing.T, nonce string) string {
 func (f *fixture) codeFor(t *testing.T, client, scope string, given bool, nonce string) (oauth.Authorization, string) {
 	t.Helper()
 	ctx := t.Context()
-	auth, err := f.svc.ValidateAuthorization(ctx, oauth.AuthorizationRequest{ResponseType: "code", ClientID: client,
+	auth, err := f.svc.Authorizations.ValidateAuthorization(ctx, oauth.AuthorizationRequest{ResponseType: "code", ClientID: client,
 		RedirectURI: codeRedir, Scope: scope, ScopeGiven: given, State: "st", Nonce: nonce,
 		CodeChallenge: challengeOf(verifier), CodeChallengeMethod: "S256"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, authTime, err := f.svc.Login(ctx, "alice", password, "192.0.2.1")
+	user, authTime, err := f.svc.Authorizations.Login(ctx, "alice", password, "192.0.2.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc, err := f.svc.IssueCode(ctx, auth, user.ID, authTime)
+	loc, err := f.svc.Authorizations.IssueCode(ctx, auth, user.ID, authTime)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func (f *fixture) codeFor(t *testing.T, client, scope string, given bool, nonce 
 }
 
 func (f *fixture) exchange(t *testing.T, code, client, redirect, v string) (oauth.TokenResponse, error) {
-	return f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "authorization_code", Code: code, RedirectURI: redirect,
+	return f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "authorization_code", Code: code, RedirectURI: redirect,
 		CodeVerifier: v, Client: oauth.ClientCredentials{ID: client, Method: oauth.AuthNone}})
 }
 
@@ -107,7 +107,7 @@ func (f *fixture) idClaims(t *testing.T, token string) oauth.IDClaims {
 }
 
 func TestCodeFlow(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := codeFixture(t, b.Open(t))
 			loginAt := f.clock.Now()
@@ -132,7 +132,7 @@ func TestCodeFlow(t *testing.T) {
 			if err == nil {
 				t.Fatal("the code client's refresh token worked for another client")
 			}
-			r2, err = f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", RefreshToken: resp.RefreshToken,
+			r2, err = f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", RefreshToken: resp.RefreshToken,
 				Client: oauth.ClientCredentials{ID: codeClient, Method: oauth.AuthNone}})
 			if err != nil {
 				t.Fatal(err)
@@ -141,7 +141,7 @@ func TestCodeFlow(t *testing.T) {
 			if id2.AuthTime != loginAt.Unix() || id2.IssuedAt != f.clock.Now().Unix() || id2.Nonce != "" || id2.SessionID != id.SessionID {
 				t.Fatalf("refreshed id_token %+v", id2)
 			}
-			info, err := f.svc.UserInfo(t.Context(), r2.AccessToken)
+			info, err := f.svc.Tokens.UserInfo(t.Context(), r2.AccessToken)
 			if err != nil || info.Subject != f.user.ID || info.PreferredUsername != "alice" {
 				t.Fatalf("userinfo %+v, %v", info, err)
 			}
@@ -152,7 +152,7 @@ func TestCodeFlow(t *testing.T) {
 // TestCodeSpentOnFailure: a wrong verifier, redirect URI or client, or an
 // expired code, is invalid_grant and burns the code.
 func TestCodeSpentOnFailure(t *testing.T) {
-	f := codeFixture(t, storetest.OpenSQLite(t))
+	f := codeFixture(t, gormtest.OpenSQLite(t))
 	for _, tt := range []struct {
 		name                  string
 		client, redirect, ver string
@@ -181,7 +181,7 @@ func TestCodeSpentOnFailure(t *testing.T) {
 // TestCodeReplayRevokesSession: a code presented again ends the session it
 // started (RFC 6749 §4.1.2), also when 30 presentations race.
 func TestCodeReplayRevokesSession(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := codeFixture(t, b.Open(t))
 			code := f.code(t, "")
@@ -196,7 +196,7 @@ func TestCodeReplayRevokesSession(t *testing.T) {
 			if sess, err := f.store.Session(t.Context(), sid); err != nil || sess.EndReason != oauth.EndCodeReplayed {
 				t.Fatalf("session after replay: %+v, %v", sess, err)
 			}
-			if _, err := f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", RefreshToken: resp.RefreshToken,
+			if _, err := f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", RefreshToken: resp.RefreshToken,
 				Client: oauth.ClientCredentials{ID: codeClient, Method: oauth.AuthNone}}); !errors.Is(err, oauth.ErrInvalidGrant) {
 				t.Fatalf("refresh after replay: %v", err)
 			}
@@ -239,9 +239,9 @@ func TestCodeReplayRevokesSession(t *testing.T) {
 // the password grant does (SPEC §7): only to a holder of the admin role who
 // asked for it, never through an omitted scope.
 func TestCodeFlowAdminScopeNeedsRole(t *testing.T) {
-	f := codeFixture(t, storetest.OpenSQLite(t))
+	f := codeFixture(t, gormtest.OpenSQLite(t))
 	ctx := t.Context()
-	if _, err := f.svc.AddClient(ctx, oauth.ClientSpec{ID: "console", Public: true,
+	if _, err := f.svc.Admin.AddClient(ctx, oauth.ClientSpec{ID: "console", Public: true,
 		Grants: []string{"authorization_code"}, Scopes: []string{"read", "admin"}, RedirectURIs: []string{codeRedir}}); err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestCodeFlowAdminScopeNeedsRole(t *testing.T) {
 	if _, g := scopeFor("read admin", true); g != "read" {
 		t.Fatalf("alice without the role asking admin: granted %q, want read", g)
 	}
-	if _, err := f.svc.GrantRole(ctx, "alice", oauth.RoleAdmin); err != nil {
+	if _, err := f.svc.Admin.GrantRole(ctx, "alice", oauth.RoleAdmin); err != nil {
 		t.Fatal(err)
 	}
 	if _, g := scopeFor("read admin", true); g != "read admin" {

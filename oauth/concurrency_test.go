@@ -4,7 +4,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -12,7 +12,7 @@ import (
 // token (SPEC §3 rule 2): every one succeeds with the same successor and the
 // session is left with exactly one current token.
 func TestConcurrentRefreshSameToken(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.Open(t))
 			first := f.login(t)
@@ -57,7 +57,7 @@ func TestConcurrentRefreshSameToken(t *testing.T) {
 // TestConcurrentReuseAfterGrace: once the window has passed, racing replays
 // of a spent token all fail and the session dies.
 func TestConcurrentReuseAfterGrace(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.Open(t))
 			first := f.login(t)

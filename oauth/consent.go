@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -22,14 +21,14 @@ const (
 )
 
 // Issuer is the iss of tokens and of authorization responses (RFC 9207).
-func (s *Service) Issuer() string { return s.opts.Issuer }
+func (s *Authorizations) Issuer() string { return s.opts.Issuer }
 
 // Login checks the credentials typed into baton's login page: the same
 // check, throttle and hashing budget as the password grant. Wrong
 // credentials give ErrInvalidGrant (one generic message), a throttled
 // username or address ErrSlowDown with RetryAfter.
 // It returns the user and the time of the login (OIDC auth_time).
-func (s *Service) Login(ctx context.Context, username, password, remoteAddr string) (models.User, time.Time, error) {
+func (s *Authorizations) Login(ctx context.Context, username, password, remoteAddr string) (models.User, time.Time, error) {
 	if username == "" || password == "" {
 		return models.User{}, time.Time{}, ErrInvalidRequest.Describe("enter your username and password")
 	}
@@ -43,7 +42,7 @@ func (s *Service) Login(ctx context.Context, username, password, remoteAddr stri
 // NeedsConsent reports whether the user must approve the request: not for
 // a trusted client, nor when the user already consented to every requested
 // scope for this client, unless prompt=consent.
-func (s *Service) NeedsConsent(ctx context.Context, auth Authorization, userID string) (bool, error) {
+func (s *Authorizations) NeedsConsent(ctx context.Context, auth Authorization, userID string) (bool, error) {
 	if auth.Trusted {
 		return false, nil
 	}
@@ -52,7 +51,7 @@ func (s *Service) NeedsConsent(ctx context.Context, auth Authorization, userID s
 	}
 	granted, err := s.store.Consent(ctx, userID, auth.ClientID)
 	if err != nil {
-		return false, fmt.Errorf("read consent: %w", err)
+		return false, fromStore(err, "read consent")
 	}
 	for _, sc := range auth.Scope {
 		if !slices.Contains(granted, sc) {
@@ -63,22 +62,22 @@ func (s *Service) NeedsConsent(ctx context.Context, auth Authorization, userID s
 }
 
 // RememberConsent records the user's approval of the request's scopes.
-func (s *Service) RememberConsent(ctx context.Context, auth Authorization, userID string) error {
+func (s *Authorizations) RememberConsent(ctx context.Context, auth Authorization, userID string) error {
 	if err := s.store.AddConsent(ctx, userID, auth.ClientID, auth.Scope, s.now()); err != nil {
-		return fmt.Errorf("save consent: %w", err)
+		return fromStore(err, "save consent")
 	}
 	return nil
 }
 
 // DenyLocation is the redirect telling the client the user said no.
-func (s *Service) DenyLocation(auth Authorization) string {
+func (s *Authorizations) DenyLocation(auth Authorization) string {
 	e := &AuthorizationError{Err: ErrAccessDenied.Describe("the user denied the request"), Redirect: auth.RedirectURI, State: auth.State}
 	return e.Location(s.opts.Issuer)
 }
 
 // IssueCode stores a new authorization code for the user and returns the
 // redirect that carries it, with state and iss (RFC 6749 §4.1.2, RFC 9207).
-func (s *Service) IssueCode(ctx context.Context, auth Authorization, userID string, authTime time.Time) (string, error) {
+func (s *Authorizations) IssueCode(ctx context.Context, auth Authorization, userID string, authTime time.Time) (string, error) {
 	now := s.now()
 	code := newOpaque(tokenBytes)
 	given := ""
@@ -91,7 +90,7 @@ func (s *Service) IssueCode(ctx context.Context, auth Authorization, userID stri
 		AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(codeTTL),
 	})
 	if err != nil {
-		return "", fmt.Errorf("store authorization code: %w", err)
+		return "", fromStore(err, "store authorization code")
 	}
 	s.log.InfoContext(ctx, "authorization code issued", "client_id", auth.ClientID, "user_id", userID)
 	q := map[string][]string{"code": {code}, "iss": {s.opts.Issuer}}
@@ -108,22 +107,22 @@ func (s *Service) IssueCode(ctx context.Context, auth Authorization, userID stri
 // The key is Options.PageKey, shared by every instance.
 
 // NewBrowserID returns a fresh value for the browser cookie.
-func (s *Service) NewBrowserID() string { return newOpaque(tokenBytes) }
+func (s *Authorizations) NewBrowserID() string { return newOpaque(tokenBytes) }
 
 // CSRFToken is the form token that goes with a browser id.
-func (s *Service) CSRFToken(browser string) string {
+func (s *Authorizations) CSRFToken(browser string) string {
 	return base64.RawURLEncoding.EncodeToString(s.pageMAC("csrf", []byte(browser)))
 }
 
 // CheckCSRF reports whether a form's token belongs to the browser's cookie.
-func (s *Service) CheckCSRF(browser, token string) bool {
+func (s *Authorizations) CheckCSRF(browser, token string) bool {
 	if browser == "" || token == "" {
 		return false
 	}
 	return hmac.Equal([]byte(s.CSRFToken(browser)), []byte(token))
 }
 
-func (s *Service) pageMAC(purpose string, parts ...[]byte) []byte {
+func (s *Authorizations) pageMAC(purpose string, parts ...[]byte) []byte {
 	h := hmac.New(sha256.New, s.pageKey)
 	h.Write([]byte("baton page " + purpose))
 	for _, p := range parts {
@@ -145,7 +144,7 @@ type ticket struct {
 // LoginTicket proves, in the consent form, that the user logged in for
 // this request in this browser: signed over the request and the browser
 // id, valid ticketTTL. The server keeps no state between the two pages.
-func (s *Service) LoginTicket(auth Authorization, browser, userID string, authTime time.Time) string {
+func (s *Authorizations) LoginTicket(auth Authorization, browser, userID string, authTime time.Time) string {
 	payload, _ := json.Marshal(ticket{UserID: userID, AuthTime: authTime.UnixMicro(), Expires: s.now().Add(ticketTTL).Unix()})
 	mac := s.pageMAC("ticket", payload, authDigest(auth), []byte(browser))
 	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(mac)
@@ -153,7 +152,7 @@ func (s *Service) LoginTicket(auth Authorization, browser, userID string, authTi
 
 // CheckLoginTicket verifies a login ticket for the request and browser and
 // returns the user and the time of the login.
-func (s *Service) CheckLoginTicket(tk string, auth Authorization, browser string) (string, time.Time, error) {
+func (s *Authorizations) CheckLoginTicket(tk string, auth Authorization, browser string) (string, time.Time, error) {
 	bad := ErrAccessDenied.Describe("the login has expired; log in again")
 	p64, m64, ok := strings.Cut(tk, ".")
 	payload, err1 := base64.RawURLEncoding.DecodeString(p64)

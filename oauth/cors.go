@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -11,6 +10,7 @@ import (
 // originCache keeps the registered browser origins briefly (CORS
 // preflights come before every cross-origin token request).
 type originCache struct {
+	store   OriginStore
 	mu      sync.Mutex
 	origins []string
 	loaded  time.Time
@@ -18,30 +18,35 @@ type originCache struct {
 
 // OriginRegistered reports whether some client registered the browser
 // origin (SPEC §6 CORS: preflights from such origins are answered).
-func (s *Service) OriginRegistered(ctx context.Context, origin string) (bool, error) {
+func (s *Tokens) OriginRegistered(ctx context.Context, origin string) (bool, error) {
+	return s.origins.registered(ctx, origin, s.now())
+}
+
+// registered reports whether the origin is in the list, read again when
+// it is older than clientTTL.
+func (c *originCache) registered(ctx context.Context, origin string, now time.Time) (bool, error) {
 	if origin == "" {
 		return false, nil
 	}
-	now := s.now()
-	s.origins.mu.Lock()
-	defer s.origins.mu.Unlock()
-	if s.origins.loaded.IsZero() || now.Sub(s.origins.loaded) >= clientTTL {
-		o, err := s.store.AllowedOrigins(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.loaded.IsZero() || now.Sub(c.loaded) >= clientTTL {
+		o, err := c.store.AllowedOrigins(ctx)
 		if err != nil {
-			return false, fmt.Errorf("load allowed origins: %w", err)
+			return false, fromStore(err, "load allowed origins")
 		}
-		s.origins.origins, s.origins.loaded = o, now
+		c.origins, c.loaded = o, now
 	}
-	return slices.Contains(s.origins.origins, origin), nil
+	return slices.Contains(c.origins, origin), nil
 }
 
 // ClientAllowsOrigin reports whether the client registered the origin: only
 // then may a browser page of that origin read the client's responses.
-func (s *Service) ClientAllowsOrigin(ctx context.Context, clientID, origin string) bool {
+func (s *Tokens) ClientAllowsOrigin(ctx context.Context, clientID, origin string) bool {
 	if origin == "" || clientID == "" {
 		return false
 	}
-	c, err := s.client(ctx, clientID, s.now())
+	c, err := s.clients.get(ctx, clientID, s.now())
 	return err == nil && slices.Contains(c.AllowedOrigins, origin)
 }
 

@@ -1,8 +1,11 @@
 package oauth
 
 import (
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/batonhq/baton/models"
 )
 
 // Error is an OAuth 2.0 error (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 6750 §3.1).
@@ -71,3 +74,53 @@ func (e *Error) After(d time.Duration) *Error {
 func (e *Error) Describe(format string, args ...any) *Error {
 	return e.With(fmt.Sprintf(format, args...), nil)
 }
+
+// ErrUnavailable reports that the database could not be reached (a store's
+// models.ErrUnavailable): nothing was decided, and the request may be
+// retried shortly.
+var ErrUnavailable = errors.New("oauth: database unavailable")
+
+// storeMeaning is what one sentinel of models means at one store call.
+type storeMeaning struct{ sentinel, as error }
+
+// onNotFound, onExists and onConflict give the meaning, at one store call,
+// of models.ErrNotFound, ErrAlreadyExists and ErrConflict; a nil meaning is
+// no failure (an unknown token is inactive, not an error).
+func onNotFound(as error) storeMeaning { return storeMeaning{models.ErrNotFound, as} }
+func onExists(as error) storeMeaning   { return storeMeaning{models.ErrAlreadyExists, as} }
+func onConflict(as error) storeMeaning { return storeMeaning{models.ErrConflict, as} }
+
+// fromStore translates the error of a store call into oauth's errors where
+// oauth makes the call, so that no caller of oauth sees a storage sentinel
+// (fosite's ErrorToRFC6749Error, Dex's storage checks): a sentinel the
+// caller gave a meaning becomes that meaning; models.ErrUnavailable becomes
+// ErrUnavailable; an *Error (the decision of a store callback) passes
+// unchanged; anything else is a failure of step. The store's error stays
+// in the chain, for the log. A nil err is nil.
+func fromStore(err error, step string, meanings ...storeMeaning) error {
+	if err == nil {
+		return nil
+	}
+	for _, m := range meanings {
+		if errors.Is(err, m.sentinel) {
+			return m.as
+		}
+	}
+	var oerr *Error
+	switch {
+	case errors.As(err, &oerr):
+		return err
+	case errors.Is(err, models.ErrUnavailable):
+		return &storeError{step: step, kind: ErrUnavailable, err: err}
+	}
+	return fmt.Errorf("%s: %w", step, err)
+}
+
+// storeError is a store failure of a kind oauth names (ErrUnavailable).
+type storeError struct {
+	step      string
+	kind, err error
+}
+
+func (e *storeError) Error() string   { return e.step + ": " + e.err.Error() }
+func (e *storeError) Unwrap() []error { return []error{e.kind, e.err} }

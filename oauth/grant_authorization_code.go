@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/batonhq/baton/models"
@@ -20,31 +18,32 @@ const EndCodeReplayed = "code_replayed"
 // code is spent before anything else is checked, so that a wrong verifier,
 // redirect URI or client burns it; the session then starts exactly as a
 // password login's does.
-func (s *Service) authorizationCodeGrant(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
+func (s *Tokens) authorizationCodeGrant(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
 	if req.Code == "" {
 		return TokenResponse{}, ErrInvalidRequest.Describe("code is required")
 	}
 	now := s.now()
 	sid := newID()
 	code, err := s.store.RedeemAuthorizationCode(ctx, hashToken(req.Code), now, sid)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return TokenResponse{}, ErrInvalidGrant.Describe("authorization code is invalid")
-	case errors.Is(err, models.ErrConflict):
+	used := ErrInvalidGrant.Describe("authorization code has already been used")
+	switch err = fromStore(err, "redeem authorization code",
+		onNotFound(ErrInvalidGrant.Describe("authorization code is invalid")), onConflict(used)); {
+	case err == used: // this very value: redeemed before, so the code leaked
 		s.codeReplayed(ctx, code)
-		return TokenResponse{}, ErrInvalidGrant.Describe("authorization code has already been used")
+		return TokenResponse{}, err
 	case err != nil:
-		return TokenResponse{}, fmt.Errorf("redeem authorization code: %w", err)
+		return TokenResponse{}, err
 	}
 	if err := checkRedemption(code, client.ID, req, now.Before(code.ExpiresAt)); err != nil {
 		return TokenResponse{}, err
 	}
 	user, err := s.store.UserByID(ctx, code.UserID)
+	gone := ErrInvalidGrant.Describe("the user can no longer log in")
 	switch {
-	case errors.Is(err, models.ErrNotFound) || err == nil && user.Disabled:
-		return TokenResponse{}, ErrInvalidGrant.Describe("the user can no longer log in")
 	case err != nil:
-		return TokenResponse{}, fmt.Errorf("load user: %w", err)
+		return TokenResponse{}, fromStore(err, "load user", onNotFound(gone))
+	case user.Disabled:
+		return TokenResponse{}, gone
 	}
 	// The admin scope only for holders of the admin role (SPEC §7).
 	scope := s.forUser(strings.Fields(code.Scope), user)
@@ -94,16 +93,15 @@ func verifierMatches(verifier, challenge string) bool {
 }
 
 // codeReplayed ends the session a replayed code started: the code leaked.
-func (s *Service) codeReplayed(ctx context.Context, code models.AuthorizationCode) {
+func (s *Tokens) codeReplayed(ctx context.Context, code models.AuthorizationCode) {
 	s.log.WarnContext(ctx, "authorization code replayed: its session is revoked",
 		"client_id", code.ClientID, "user_id", code.UserID, "session_id", code.SessionID)
 	if code.SessionID == "" {
 		return
 	}
 	ended, err := s.store.EndSession(ctx, code.SessionID, models.SessionEnd{At: s.now(), Reason: EndCodeReplayed})
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		// Not created yet: its grant finds the replay mark and ends it.
+	// Not found: not created yet; its grant finds the replay mark and ends it.
+	switch err = fromStore(err, "end session", onNotFound(nil)); {
 	case err != nil:
 		s.log.ErrorContext(ctx, "end session of a replayed code", "session_id", code.SessionID, "err", err)
 	case ended:

@@ -8,7 +8,7 @@ import (
 
 // clientCredentialsGrant is RFC 6749 §4.4: a confidential client acting on
 // its own behalf. It issues no refresh token (§4.4.3) and starts no session.
-func (s *Service) clientCredentialsGrant(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
+func (s *Tokens) clientCredentialsGrant(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
 	if client.Public {
 		return TokenResponse{}, ErrUnauthorizedClient.Describe("public clients may not use client_credentials")
 	}

@@ -3,8 +3,6 @@ package oauth
 import (
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -41,7 +39,7 @@ type refreshOutcome struct {
 // presentations and reuse detection (SPEC §3 rules 1–6). The rules are
 // decideRefresh's; RotateRefresh is a fast path for its commonest answer
 // (rotate), and TestRefreshPathsAgree checks the two agree in every state.
-func (s *Service) refreshGrant(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
+func (s *Tokens) refreshGrant(ctx context.Context, client models.Client, req TokenRequest) (TokenResponse, error) {
 	if req.RefreshToken == "" {
 		return TokenResponse{}, ErrInvalidRequest.Describe("refresh_token is required")
 	}
@@ -86,15 +84,8 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 			s.log.InfoContext(ctx, "session ended", "session_id", sess.ID, "user_id", sess.UserID, "reason", end.Reason)
 		}
 	}
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return TokenResponse{}, invalid
-	case err != nil:
-		var oerr *Error
-		if errors.As(err, &oerr) {
-			return TokenResponse{}, err
-		}
-		return TokenResponse{}, fmt.Errorf("use refresh token: %w", err)
+	if err != nil {
+		return TokenResponse{}, fromStore(err, "use refresh token", onNotFound(invalid))
 	}
 	return s.issueRefreshed(ctx, sess, client.ID, out.scope, out.successor)
 }
@@ -102,7 +93,7 @@ func (s *Service) refreshGrant(ctx context.Context, client models.Client, req To
 // rotateOneStep asks the store for rule 1 in one step: it applies when the
 // token is current and its session may go on (decideRefresh would rotate).
 // done is false when it did not apply; the full rules then decide.
-func (s *Service) rotateOneStep(ctx context.Context, client models.Client, tok refreshToken) (TokenResponse, bool, error) {
+func (s *Tokens) rotateOneStep(ctx context.Context, client models.Client, tok refreshToken) (TokenResponse, bool, error) {
 	now := s.now()
 	sess, rotated, err := s.store.RotateRefresh(ctx, models.Rotation{
 		SessionID: tok.sid, Gen: tok.gen, Check: refreshCheck(tok.nonce), ClientID: client.ID,
@@ -110,7 +101,7 @@ func (s *Service) rotateOneStep(ctx context.Context, client models.Client, tok r
 	})
 	switch {
 	case err != nil:
-		return TokenResponse{}, false, fmt.Errorf("rotate refresh token: %w", err)
+		return TokenResponse{}, false, fromStore(err, "rotate refresh token")
 	case !rotated:
 		return TokenResponse{}, false, nil
 	}
@@ -122,7 +113,7 @@ func (s *Service) rotateOneStep(ctx context.Context, client models.Client, tok r
 // place finds where the presented token stands in its session's chain. raw
 // is the token as presented; tok its parsed form (zero for a legacy token,
 // which st.Legacy then describes). It is pure, like decideRefresh.
-func (s *Service) place(st models.RefreshState, raw string, tok refreshToken) presentation {
+func (s *Tokens) place(st models.RefreshState, raw string, tok refreshToken) presentation {
 	k, sess := s.refreshKey, st.Session
 	if st.Legacy == nil {
 		if sess.RefreshCheck == nil || !bytes.Equal(refreshCheck(tok.nonce), sess.RefreshCheck) || tok.gen > sess.RefreshGen {

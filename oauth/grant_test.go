@@ -75,7 +75,7 @@ func TestTokenErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := f.svc.Token(t.Context(), tt.req)
+			_, err := f.svc.Tokens.Token(t.Context(), tt.req)
 			wantCode(t, err, tt.code)
 		})
 	}
@@ -83,7 +83,7 @@ func TestTokenErrors(t *testing.T) {
 
 func TestPasswordGrantNarrowsScope(t *testing.T) {
 	f := sqlite(t)
-	resp, err := f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "password", Client: public(),
+	resp, err := f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "password", Client: public(),
 		Username: "alice", Password: password, Scope: []string{"read"}, ScopeGiven: true})
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestPasswordGrantNarrowsScope(t *testing.T) {
 		t.Fatalf("scope %q, want read", resp.Scope)
 	}
 	// The refresh token keeps the narrowed grant: it cannot widen it again.
-	_, err = f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(),
+	_, err = f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(),
 		RefreshToken: resp.RefreshToken, Scope: []string{"read", "write"}, ScopeGiven: true})
 	wantCode(t, err, "invalid_scope")
 }
@@ -100,7 +100,7 @@ func TestPasswordGrantNarrowsScope(t *testing.T) {
 func TestClientCredentialsGrant(t *testing.T) {
 	f := sqlite(t)
 	for _, method := range []string{oauth.AuthBasic, oauth.AuthPost} {
-		resp, err := f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "client_credentials",
+		resp, err := f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "client_credentials",
 			Client: oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: method}})
 		if err != nil {
 			t.Fatal(err)
@@ -149,7 +149,7 @@ func TestRefreshRotates(t *testing.T) {
 func TestRefreshScopeNarrowing(t *testing.T) {
 	f := sqlite(t)
 	first := f.login(t)
-	resp, err := f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(),
+	resp, err := f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(),
 		RefreshToken: first.RefreshToken, Scope: []string{"read"}, ScopeGiven: true})
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +165,7 @@ func TestRefreshScopeNarrowing(t *testing.T) {
 	if again.Scope != grantScope {
 		t.Fatalf("scope %q, want %q", again.Scope, grantScope)
 	}
-	_, err = f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(),
+	_, err = f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(),
 		RefreshToken: again.RefreshToken, Scope: []string{"admin"}, ScopeGiven: true})
 	wantCode(t, err, "invalid_scope")
 	if _, err := f.refresh(t.Context(), again.RefreshToken); err != nil {
@@ -176,7 +176,7 @@ func TestRefreshScopeNarrowing(t *testing.T) {
 func TestRefreshBoundToClient(t *testing.T) {
 	f := sqlite(t)
 	first := f.login(t) // issued to the public client
-	_, err := f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token",
+	_, err := f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token",
 		Client: oauth.ClientCredentials{ID: confID, Secret: secret, Method: oauth.AuthBasic}, RefreshToken: first.RefreshToken})
 	wantCode(t, err, "invalid_grant")
 	if _, err := f.refresh(t.Context(), first.RefreshToken); err != nil {
@@ -293,12 +293,12 @@ func TestForgetSuccessors(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Advance(5 * time.Second)
-	f.svc.ForgetSuccessors(t.Context())
+	f.svc.Maintenance.ForgetSuccessors(t.Context())
 	if _, err := f.refresh(t.Context(), first.RefreshToken); err != nil {
 		t.Fatalf("within the window the successor must be kept: %v", err)
 	}
 	f.clock.Advance(6 * time.Second)
-	f.svc.ForgetSuccessors(t.Context())
+	f.svc.Maintenance.ForgetSuccessors(t.Context())
 	// Outside the window the replay is reuse whether or not the successor is kept.
 	_, err := f.refresh(t.Context(), first.RefreshToken)
 	wantCode(t, err, "invalid_grant")
@@ -311,10 +311,10 @@ func TestClientSecretCache(t *testing.T) {
 	good := oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: oauth.AuthBasic}
 	bad := oauth.ClientCredentials{ID: serviceID, Secret: secret + "x", Method: oauth.AuthBasic}
 	for range 3 {
-		if _, err := f.svc.AuthenticateClient(t.Context(), good); err != nil {
+		if _, err := f.svc.Tokens.AuthenticateClient(t.Context(), good); err != nil {
 			t.Fatal(err)
 		}
-		_, err := f.svc.AuthenticateClient(t.Context(), bad)
+		_, err := f.svc.Tokens.AuthenticateClient(t.Context(), bad)
 		wantCode(t, err, "invalid_client")
 	}
 }

@@ -1,13 +1,12 @@
 package oauth_test
 
 import (
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -38,12 +37,12 @@ func TestHashWaitIsObserved(t *testing.T) {
 	rec := &waitRecorder{}
 	opts := oauth.Options{Issuer: "https://baton.test", AccessTokenTTL: time.Minute, RefreshIdleTTL: time.Hour,
 		SessionMaxTTL: 24 * time.Hour, Argon2: oauth.Argon2Params{Memory: 64, Time: 1, Threads: 1}, Metrics: rec}
-	svc, err := oauth.NewService(storetest.OpenSQLite(t), nil, opts, time.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	svc, err := oauth.NewShared(gormtest.OpenSQLite(t), opts, time.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec.mu.Lock()
-	rec.waits = nil // NewService hashed its dummy password
+	rec.waits = nil // NewShared hashed its dummy password
 	rec.mu.Unlock()
 	unblock := svc.BlockHashing()
 	done := make(chan error, 1)

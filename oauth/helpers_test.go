@@ -7,36 +7,18 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/batonhq/baton/internal/clocktest"
 	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
-
-// clock is a settable fake clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // testSigner signs with one ES256 key; the keys package has its own tests.
 type testSigner struct {
@@ -99,12 +81,12 @@ func (s *testSigner) claims(t *testing.T, token string) oauth.AccessClaims {
 
 var t0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
-// fixture is a Service on a real store with a user, a public client, a
+// fixture is an oauth.Server on a real store with a user, a public client, a
 // confidential client and a fake clock.
 type fixture struct {
-	svc    *oauth.Service
-	store  models.Store
-	clock  *clock
+	svc    *oauth.Server
+	store  storetest.Store
+	clock  *clocktest.Clock
 	signer *testSigner
 	opts   oauth.Options
 	user   models.User
@@ -131,16 +113,16 @@ func testOptions() oauth.Options {
 	}
 }
 
-func newFixture(t testing.TB, store models.Store) *fixture {
+func newFixture(t testing.TB, store storetest.Store) *fixture {
 	t.Helper()
-	f := &fixture{store: store, clock: &clock{t: t0}, signer: newTestSigner(t), opts: testOptions()}
-	svc, err := oauth.NewService(store, f.signer, f.opts, f.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f := &fixture{store: store, clock: clocktest.New(t0), signer: newTestSigner(t), opts: testOptions()}
+	svc, err := oauth.NewServer(store, f.signer, f.opts, f.clock.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.svc = svc
 	ctx := t.Context()
-	if f.user, err = svc.AddUser(ctx, "alice", password); err != nil {
+	if f.user, err = svc.Admin.AddUser(ctx, "alice", password); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []oauth.ClientSpec{
@@ -148,7 +130,7 @@ func newFixture(t testing.TB, store models.Store) *fixture {
 		{ID: confID, Secret: secret, Grants: []string{"password", "refresh_token"}, Scopes: []string{"read", "write"}},
 		{ID: serviceID, Secret: secret, Grants: []string{"client_credentials"}, Scopes: []string{"jobs"}},
 	} {
-		if _, err := svc.AddClient(ctx, c); err != nil {
+		if _, err := svc.Admin.AddClient(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -161,7 +143,7 @@ func public() oauth.ClientCredentials {
 
 func (f *fixture) login(t *testing.T) oauth.TokenResponse {
 	t.Helper()
-	resp, err := f.svc.Token(t.Context(), oauth.TokenRequest{
+	resp, err := f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{
 		GrantType: "password", Client: public(), Username: "alice", Password: password,
 	})
 	if err != nil {
@@ -171,8 +153,8 @@ func (f *fixture) login(t *testing.T) oauth.TokenResponse {
 }
 
 func (f *fixture) refresh(ctx context.Context, token string) (oauth.TokenResponse, error) {
-	return f.svc.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token", Client: public(), RefreshToken: token})
+	return f.svc.Tokens.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token", Client: public(), RefreshToken: token})
 }
 
 // sqlite returns a fixture on SQLite; most protocol tests need no more.
-func sqlite(t *testing.T) *fixture { return newFixture(t, storetest.OpenSQLite(t)) }
+func sqlite(t *testing.T) *fixture { return newFixture(t, gormtest.OpenSQLite(t)) }

@@ -31,7 +31,7 @@ type IDClaims struct {
 // issueWithID issues the tokens of a session, with an ID token when
 // openid was granted. nonce is the authorization request's (empty on
 // refresh: OIDC Core §12.2).
-func (s *Service) issueWithID(ctx context.Context, sess models.Session, scope []string, refresh, nonce string) (TokenResponse, error) {
+func (s *Tokens) issueWithID(ctx context.Context, sess models.Session, scope []string, refresh, nonce string) (TokenResponse, error) {
 	resp, err := s.issue(ctx, sess.UserID, sess.ClientID, sess.ID, scope, refresh)
 	if err != nil || !slices.Contains(scope, ScopeOpenID) {
 		return resp, err
@@ -57,13 +57,13 @@ func (s *Service) issueWithID(ctx context.Context, sess models.Session, scope []
 
 // issueRefreshed issues the tokens of a refresh; a session granted openid
 // gets a fresh ID token with the original auth_time (OIDC Core §12.2).
-func (s *Service) issueRefreshed(ctx context.Context, sess models.Session, clientID string, scope []string, refresh string) (TokenResponse, error) {
+func (s *Tokens) issueRefreshed(ctx context.Context, sess models.Session, clientID string, scope []string, refresh string) (TokenResponse, error) {
 	if !slices.Contains(scope, ScopeOpenID) {
 		return s.issue(ctx, sess.UserID, clientID, sess.ID, scope, refresh)
 	}
 	full, err := s.store.Session(ctx, sess.ID) // the one-step rotation reads no auth_time
 	if err != nil {
-		return TokenResponse{}, fmt.Errorf("load session: %w", err)
+		return TokenResponse{}, fromStore(err, "load session")
 	}
 	return s.issueWithID(ctx, full, scope, refresh, "")
 }
@@ -76,7 +76,7 @@ type UserInfo struct {
 }
 
 // UserInfo answers for a bearer access token that holds openid.
-func (s *Service) UserInfo(ctx context.Context, token string) (UserInfo, error) {
+func (s *Tokens) UserInfo(ctx context.Context, token string) (UserInfo, error) {
 	claims, err := s.Authorize(ctx, token, ScopeOpenID)
 	if err != nil {
 		return UserInfo{}, err
@@ -86,7 +86,7 @@ func (s *Service) UserInfo(ctx context.Context, token string) (UserInfo, error) 
 	}
 	u, err := s.store.UserByID(ctx, claims.Subject)
 	if err != nil {
-		return UserInfo{}, ErrInvalidToken.With("the user of the access token does not exist", err)
+		return UserInfo{}, fromStore(err, "load user", onNotFound(ErrInvalidToken.Describe("the user of the access token does not exist")))
 	}
 	return UserInfo{Subject: u.ID, PreferredUsername: u.Username, ClientID: claims.ClientID}, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -35,7 +34,7 @@ var inactive = Introspection{}
 // (for user tokens) a live session of an enabled user; for refresh tokens,
 // the session's current token of a live session. Refresh tokens are
 // described only to the client they were issued to.
-func (s *Service) Introspect(ctx context.Context, req TokenRequestInfo) (Introspection, error) {
+func (s *Tokens) Introspect(ctx context.Context, req TokenRequestInfo) (Introspection, error) {
 	client, err := s.AuthenticateClient(ctx, req.Client)
 	if err != nil {
 		return inactive, err
@@ -60,7 +59,7 @@ func (s *Service) Introspect(ctx context.Context, req TokenRequestInfo) (Introsp
 	return in, err
 }
 
-func (s *Service) introspectAccess(ctx context.Context, token string) (Introspection, error) {
+func (s *Tokens) introspectAccess(ctx context.Context, token string) (Introspection, error) {
 	c, err := s.parseAccessToken(token)
 	if err != nil {
 		var oerr *Error
@@ -80,7 +79,7 @@ func (s *Service) introspectAccess(ctx context.Context, token string) (Introspec
 		revoked, err := s.store.AccessTokenRevoked(ctx, c.ID)
 		switch {
 		case err != nil:
-			return inactive, fmt.Errorf("check revocation: %w", err)
+			return inactive, fromStore(err, "check revocation")
 		case revoked:
 			return inactive, nil
 		}
@@ -91,10 +90,8 @@ func (s *Service) introspectAccess(ctx context.Context, token string) (Introspec
 	}
 	sess, user, err := s.store.SessionWithUser(ctx, c.SessionID)
 	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return inactive, nil
 	case err != nil:
-		return inactive, fmt.Errorf("load session: %w", err)
+		return inactive, fromStore(err, "load session", onNotFound(nil))
 	case !s.sessionLive(sess, user, now):
 		return inactive, nil
 	}
@@ -107,7 +104,7 @@ func (s *Service) introspectAccess(ctx context.Context, token string) (Introspec
 
 // introspectRefresh describes a refresh token; found is false when the
 // token is not a refresh token at all.
-func (s *Service) introspectRefresh(ctx context.Context, client models.Client, token string) (Introspection, bool, error) {
+func (s *Tokens) introspectRefresh(ctx context.Context, client models.Client, token string) (Introspection, bool, error) {
 	r, err := s.lookupRefresh(ctx, token)
 	if err != nil || !r.found {
 		return inactive, false, err
@@ -132,14 +129,12 @@ type foundRefresh struct {
 // lookupRefresh authenticates a refresh token (its MAC, then its session's
 // nonce) or, for a legacy token, finds it by hash. Anything else is not
 // found, with no error.
-func (s *Service) lookupRefresh(ctx context.Context, token string) (foundRefresh, error) {
+func (s *Tokens) lookupRefresh(ctx context.Context, token string) (foundRefresh, error) {
 	if tok, ok := s.refreshKey.parse(token); ok {
 		sess, user, err := s.store.SessionWithUser(ctx, tok.sid)
 		switch {
-		case errors.Is(err, models.ErrNotFound):
-			return foundRefresh{}, nil
 		case err != nil:
-			return foundRefresh{}, fmt.Errorf("load session: %w", err)
+			return foundRefresh{}, fromStore(err, "load session", onNotFound(nil))
 		case sess.RefreshCheck == nil || !bytes.Equal(refreshCheck(tok.nonce), sess.RefreshCheck) || tok.gen > sess.RefreshGen:
 			return foundRefresh{}, nil
 		}
@@ -153,11 +148,8 @@ func (s *Service) lookupRefresh(ctx context.Context, token string) (foundRefresh
 		return foundRefresh{}, nil
 	}
 	st, err := s.store.InspectRefreshToken(ctx, hashToken(token))
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return foundRefresh{}, nil
-	case err != nil:
-		return foundRefresh{}, fmt.Errorf("inspect refresh token: %w", err)
+	if err != nil {
+		return foundRefresh{}, fromStore(err, "inspect refresh token", onNotFound(nil))
 	}
 	return foundRefresh{found: true, current: st.Legacy.Current(), issuedAt: st.Legacy.CreatedAt, sess: st.Session, user: st.User}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
@@ -12,7 +13,7 @@ import (
 // deletingStore deletes the user just before a session of it is created:
 // a user deleted while its login was under way.
 type deletingStore struct {
-	models.Store
+	storetest.Store
 	username string
 }
 
@@ -27,11 +28,11 @@ func (s deletingStore) CreateSession(ctx context.Context, sess models.Session, m
 // is stored answers invalid_grant (not a server error), and leaves no
 // session behind; on both databases.
 func TestLoginOfDeletedUser(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			store := b.Open(t)
 			f := newFixture(t, deletingStore{Store: store, username: "alice"})
-			_, err := f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "password", Client: public(),
+			_, err := f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "password", Client: public(),
 				Username: "alice", Password: password})
 			wantCode(t, err, "invalid_grant")
 			if page, err := store.SessionsByUser(t.Context(), f.user.ID, "", 10); err != nil || len(page) != 0 {

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"fmt"
 	"time"
 )
 
@@ -10,10 +9,23 @@ import (
 // transactions interleave with the purge instead of waiting behind it.
 const purgeBatch = 500
 
+// Maintenance is the background work of a server (and `baton sessions
+// purge`): sessions past their limits end, old rows are purged and sealed
+// successors forgotten. It is safe for concurrent use.
+type Maintenance struct {
+	*shared
+	store MaintenanceStore
+}
+
+// NewMaintenance returns the maintenance operations on store.
+func NewMaintenance(store MaintenanceStore, sh *Shared) *Maintenance {
+	return &Maintenance{shared: sh.sh, store: store}
+}
+
 // Run performs the service's background work until ctx is done: sealed
 // successors are dropped once the grace window has passed, and every
 // purgeEvery sessions past their limits are ended and old data purged.
-func (s *Service) Run(ctx context.Context, purgeEvery time.Duration) {
+func (s *Maintenance) Run(ctx context.Context, purgeEvery time.Duration) {
 	forget := time.NewTicker(max(s.opts.RefreshReuseGrace, time.Second))
 	defer forget.Stop()
 	purge := time.NewTicker(purgeEvery)
@@ -36,7 +48,7 @@ func (s *Service) Run(ctx context.Context, purgeEvery time.Duration) {
 // why), deletes the refresh tokens of ended sessions, and deletes sessions
 // that ended longer ago than the audit retention, and the revocations of
 // access tokens that have expired since. It works in batches.
-func (s *Service) Purge(ctx context.Context) error {
+func (s *Maintenance) Purge(ctx context.Context) error {
 	now := s.now()
 	steps := []struct {
 		what string
@@ -60,7 +72,7 @@ func (s *Service) Purge(ctx context.Context) error {
 		for {
 			n, err := step.run()
 			if err != nil {
-				return fmt.Errorf("%s: %w", step.what, err)
+				return fromStore(err, step.what)
 			}
 			total += n
 			if n < purgeBatch || ctx.Err() != nil {
@@ -73,14 +85,14 @@ func (s *Service) Purge(ctx context.Context) error {
 	}
 	// A small table (one row per throttled name or address): one statement.
 	if _, err := s.store.PurgeLoginFailures(ctx, now.Add(-failureWindow)); err != nil {
-		return fmt.Errorf("login failures purged: %w", err)
+		return fromStore(err, "login failures purged")
 	}
 	return nil
 }
 
 // ForgetSuccessors drops the sealed successors of tokens rotated longer ago
 // than the grace window.
-func (s *Service) ForgetSuccessors(ctx context.Context) {
+func (s *Maintenance) ForgetSuccessors(ctx context.Context) {
 	n, err := s.store.ForgetSuccessors(ctx, s.now().Add(-s.opts.RefreshReuseGrace))
 	if err != nil {
 		if ctx.Err() == nil {

@@ -3,14 +3,13 @@ package oauth
 import (
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 // fullPathOnly is a store whose one-step rotation never applies: the
@@ -27,7 +26,7 @@ func (fakeKeys) Sign(context.Context, string, []byte) (string, error) { return "
 func (fakeKeys) Verify(string, string) ([]byte, error)                { return nil, errors.New("no") }
 
 type agreeFixture struct {
-	svc   *Service
+	svc   *Server
 	store interface {
 		models.Store
 		Exec(ctx context.Context, sql string, args ...any) error
@@ -45,29 +44,29 @@ func (f *agreeFixture) advance(d time.Duration) {
 
 var agreeT0 = time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
 
-func newAgreeFixture(t *testing.T, b storetest.Backend, fullOnly bool) *agreeFixture {
+func newAgreeFixture(t *testing.T, b gormtest.Backend, fullOnly bool) *agreeFixture {
 	st := b.Open(t)
 	f := &agreeFixture{store: st, now: agreeT0}
 	var store models.Store = st
 	if fullOnly {
 		store = fullPathOnly{st}
 	}
-	svc, err := NewService(store, fakeKeys{}, Options{Issuer: "https://i.test", AccessTokenTTL: 15 * time.Minute,
+	svc, err := NewServer(store, fakeKeys{}, Options{Issuer: "https://i.test", AccessTokenTTL: 15 * time.Minute,
 		RefreshIdleTTL: 24 * time.Hour, SessionMaxTTL: 72 * time.Hour, RefreshReuseGrace: 10 * time.Second,
 		Argon2: Argon2Params{Memory: 64, Time: 1, Threads: 1}, RefreshKey: []byte("k-refresh-k-refresh-k-refresh-32")},
-		f.clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		f.clock, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.svc = svc
-	if _, err := svc.AddUser(t.Context(), "alice", "pw-pw-pw-pw"); err != nil {
+	if _, err := svc.Admin.AddUser(t.Context(), "alice", "pw-pw-pw-pw"); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []ClientSpec{
 		{ID: "spa", Public: true, Grants: []string{"password", "refresh_token"}, Scopes: []string{"read", "write"}},
 		{ID: "other", Public: true, Grants: []string{"password", "refresh_token"}, Scopes: []string{"read", "write"}},
 	} {
-		if _, err := svc.AddClient(t.Context(), c); err != nil {
+		if _, err := svc.Admin.AddClient(t.Context(), c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,7 +74,7 @@ func newAgreeFixture(t *testing.T, b storetest.Backend, fullOnly bool) *agreeFix
 }
 
 func (f *agreeFixture) login(t *testing.T) string {
-	resp, err := f.svc.Token(t.Context(), TokenRequest{GrantType: GrantPassword, Client: ClientCredentials{ID: "spa", Method: AuthNone},
+	resp, err := f.svc.Tokens.Token(t.Context(), TokenRequest{GrantType: GrantPassword, Client: ClientCredentials{ID: "spa", Method: AuthNone},
 		Username: "alice", Password: "pw-pw-pw-pw", Scope: []string{"read", "write"}, ScopeGiven: true})
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +83,7 @@ func (f *agreeFixture) login(t *testing.T) string {
 }
 
 func (f *agreeFixture) refresh(t *testing.T, tok string) string {
-	resp, err := f.svc.Token(t.Context(), refreshReq("spa", tok))
+	resp, err := f.svc.Tokens.Token(t.Context(), refreshReq("spa", tok))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +107,7 @@ func TestRefreshPathsAgree(t *testing.T) {
 		// build brings a fresh fixture into the state and returns the token to present.
 		build func(t *testing.T, f *agreeFixture) string
 	}
-	sid := func(f *agreeFixture, tok string) string { p, _ := f.svc.refreshKey.parse(tok); return p.sid }
+	sid := func(f *agreeFixture, tok string) string { p, _ := f.svc.Tokens.refreshKey.parse(tok); return p.sid }
 	states := []state{
 		{name: "current", build: func(t *testing.T, f *agreeFixture) string { return f.login(t) }},
 		{name: "current, narrowed scope", scope: []string{"read"}, build: func(t *testing.T, f *agreeFixture) string { return f.login(t) }},
@@ -175,19 +174,19 @@ func TestRefreshPathsAgree(t *testing.T) {
 		{name: "forged tag", build: func(t *testing.T, f *agreeFixture) string { return flipLast(f.login(t)) }},
 		{name: "forged generation", build: func(t *testing.T, f *agreeFixture) string {
 			tok := f.login(t)
-			p, _ := f.svc.refreshKey.parse(tok)
+			p, _ := f.svc.Tokens.refreshKey.parse(tok)
 			return refreshKey("another key, not the service's!").mint(p.sid, p.gen+5, p.nonce)
 		}},
 		{name: "unknown session", build: func(t *testing.T, f *agreeFixture) string {
 			f.login(t)
-			return f.svc.refreshKey.mint("no-such-session", 1, newNonce())
+			return f.svc.Tokens.refreshKey.mint("no-such-session", 1, newNonce())
 		}},
 		{name: "other nonce", build: func(t *testing.T, f *agreeFixture) string {
 			tok := f.login(t)
-			return f.svc.refreshKey.mint(sid(f, tok), 1, newNonce())
+			return f.svc.Tokens.refreshKey.mint(sid(f, tok), 1, newNonce())
 		}},
 	}
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		for _, path := range []string{"one-step+full", "full only"} {
 			for _, s := range states {
 				t.Run(b.Name+"/"+path+"/"+s.name, func(t *testing.T) {
@@ -201,21 +200,21 @@ func TestRefreshPathsAgree(t *testing.T) {
 					req.Scope, req.ScopeGiven = s.scope, s.scope != nil
 					now := f.clock()
 					// The decision on a snapshot of the state.
-					parsed, genuine := f.svc.refreshKey.parse(tok)
+					parsed, genuine := f.svc.Tokens.refreshKey.parse(tok)
 					var want refreshOutcome
 					var wantErr error
 					var before models.Session
 					if genuine {
 						_ = f.store.UseRefresh(t.Context(), models.RefreshKey{SessionID: parsed.sid}, func(st models.RefreshState) (models.RefreshChange, error) {
 							before = st.Session
-							want, wantErr = decideRefresh(st, f.svc.place(st, tok, parsed), client, req, now, refreshPolicy{idle: 24 * time.Hour, grace: 10 * time.Second})
+							want, wantErr = decideRefresh(st, f.svc.Tokens.place(st, tok, parsed), client, req, now, refreshPolicy{idle: 24 * time.Hour, grace: 10 * time.Second})
 							return models.RefreshChange{}, nil
 						})
 					}
 					if before.ID == "" {
 						wantErr = ErrInvalidGrant.Describe("refresh token is invalid")
 					}
-					resp, err := f.svc.Token(t.Context(), req)
+					resp, err := f.svc.Tokens.Token(t.Context(), req)
 					switch {
 					case (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error():
 						t.Fatalf("path answered %v, the decision %v", err, wantErr)

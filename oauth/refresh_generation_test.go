@@ -3,13 +3,12 @@ package oauth_test
 import (
 	"encoding/base64"
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -18,7 +17,7 @@ import (
 // invalid_grant, and none revokes the session (authenticity is checked
 // before reuse detection acts), on both databases.
 func TestForgedRefreshTokenNeverRevokes(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.Open(t))
 			first := f.login(t)
@@ -41,13 +40,13 @@ func TestForgedRefreshTokenNeverRevokes(t *testing.T) {
 			// token, and the database's rows alone mint none.
 			opts := f.opts
 			opts.RefreshKey = []byte("another-key-another-key-another!")
-			other, err := oauth.NewService(f.store, f.signer, opts, f.clock.Now, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			other, err := oauth.NewServer(f.store, f.signer, opts, f.clock.Now, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = other.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(), RefreshToken: second.RefreshToken})
+			_, err = other.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(), RefreshToken: second.RefreshToken})
 			wantCode(t, err, "invalid_grant")
-			_, err = other.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(), RefreshToken: first.RefreshToken})
+			_, err = other.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "refresh_token", Client: public(), RefreshToken: first.RefreshToken})
 			wantCode(t, err, "invalid_grant")
 			sid := f.signer.claims(t, second.AccessToken).SessionID
 			if s, _ := f.store.Session(t.Context(), sid); s.Ended() {
@@ -65,7 +64,7 @@ func TestForgedRefreshTokenNeverRevokes(t *testing.T) {
 // window too, since only the latest spent token has a grace; no row per
 // token was kept, on both databases.
 func TestOldGenerationReuseRevokes(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		for _, back := range []int{50, 10, 2} {
 			t.Run(fmt.Sprintf("%s/%d back", b.Name, back), func(t *testing.T) {
 				f := newFixture(t, b.Open(t))

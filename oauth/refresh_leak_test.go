@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -14,7 +14,7 @@ import (
 // client leaked, however recently it was rotated, and the session ends.
 // A current token presented by another client is only refused (rule 4).
 func TestSpentTokenFromAnotherClient(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		for _, tt := range []struct {
 			name  string
 			after time.Duration
@@ -38,7 +38,7 @@ func TestSpentTokenFromAnotherClient(t *testing.T) {
 					current = second
 				}
 				f.clock.Advance(tt.after)
-				_, err := f.svc.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token", Client: confidential(), RefreshToken: presented})
+				_, err := f.svc.Tokens.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token", Client: confidential(), RefreshToken: presented})
 				wantCode(t, err, "invalid_grant")
 				sid := f.signer.claims(t, current.AccessToken).SessionID
 				s, _ := f.store.Session(ctx, sid)

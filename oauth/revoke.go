@@ -3,7 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/batonhq/baton/models"
@@ -31,7 +30,7 @@ type presentedToken struct {
 // is remembered as revoked until it expires (SPEC §7). Unknown, invalid,
 // expired or already revoked tokens succeed silently; a client may revoke
 // only its own tokens.
-func (s *Service) Revoke(ctx context.Context, req TokenRequestInfo) error {
+func (s *Tokens) Revoke(ctx context.Context, req TokenRequestInfo) error {
 	client, err := s.AuthenticateClient(ctx, req.Client)
 	if err != nil {
 		return err
@@ -49,7 +48,7 @@ func (s *Service) Revoke(ctx context.Context, req TokenRequestInfo) error {
 	if tok.sid == "" {
 		return s.revokeAccessToken(ctx, tok)
 	}
-	_, err = s.EndSession(ctx, tok.sid, models.EndLogout)
+	_, err = s.endSession(ctx, s.store, tok.sid, models.EndLogout)
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
@@ -58,12 +57,12 @@ func (s *Service) Revoke(ctx context.Context, req TokenRequestInfo) error {
 
 // revokeAccessToken stores the jti of a session-less access token until
 // its exp; an expired one is refused anyway and needs no row.
-func (s *Service) revokeAccessToken(ctx context.Context, tok presentedToken) error {
+func (s *Tokens) revokeAccessToken(ctx context.Context, tok presentedToken) error {
 	if tok.jti == "" || !s.now().Before(tok.exp) {
 		return nil
 	}
 	if err := s.store.RevokeAccessToken(ctx, tok.jti, tok.exp); err != nil {
-		return fmt.Errorf("revoke access token: %w", err)
+		return fromStore(err, "revoke access token")
 	}
 	s.log.InfoContext(ctx, "access token revoked", "client_id", tok.clientID, "jti", tok.jti)
 	return nil
@@ -72,7 +71,7 @@ func (s *Service) revokeAccessToken(ctx context.Context, tok presentedToken) err
 // inspectToken finds what revocation needs of a refresh or access token,
 // trying the hinted type first. An unknown token gives the zero value and
 // no error.
-func (s *Service) inspectToken(ctx context.Context, token, hint string) (presentedToken, error) {
+func (s *Tokens) inspectToken(ctx context.Context, token, hint string) (presentedToken, error) {
 	asRefresh := func() (presentedToken, error) {
 		r, err := s.lookupRefresh(ctx, token)
 		if err != nil || !r.found {

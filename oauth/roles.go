@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -27,7 +26,7 @@ func checkRole(role string) error {
 }
 
 // GrantRole gives a user a role; granting it again changes nothing.
-func (s *Service) GrantRole(ctx context.Context, username, role string) (models.User, error) {
+func (s *Admin) GrantRole(ctx context.Context, username, role string) (models.User, error) {
 	return s.updateRoles(ctx, username, role, func(roles []string) []string {
 		if slices.Contains(roles, role) {
 			return roles
@@ -41,7 +40,7 @@ func (s *Service) GrantRole(ctx context.Context, username, role string) (models.
 // If the user held the role, its sessions end too, so that no refresh
 // hands out another token whose claims still list the role's scope to
 // resource servers that verify tokens offline.
-func (s *Service) RevokeRole(ctx context.Context, username, role string) (models.User, error) {
+func (s *Admin) RevokeRole(ctx context.Context, username, role string) (models.User, error) {
 	held := false
 	u, err := s.updateRoles(ctx, username, role, func(roles []string) []string {
 		held = slices.Contains(roles, role)
@@ -56,16 +55,13 @@ func (s *Service) RevokeRole(ctx context.Context, username, role string) (models
 	return u, nil
 }
 
-func (s *Service) updateRoles(ctx context.Context, username, role string, change func([]string) []string) (models.User, error) {
+func (s *Admin) updateRoles(ctx context.Context, username, role string, change func([]string) []string) (models.User, error) {
 	if err := checkRole(role); err != nil {
 		return models.User{}, err
 	}
 	u, err := s.store.UpdateUserRoles(ctx, username, func(roles []string) ([]string, error) { return change(roles), nil })
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return models.User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
-	case err != nil:
-		return models.User{}, fmt.Errorf("update roles: %w", err)
+	if err != nil {
+		return models.User{}, fromStore(err, "update roles", onNotFound(fmt.Errorf("user %q: %w", username, ErrNotFound)))
 	}
 	s.log.InfoContext(ctx, "user roles changed", "user_id", u.ID, "roles", u.Roles)
 	return u, nil

@@ -55,7 +55,7 @@ func joinScope(s []string) string { return strings.Join(s, " ") }
 // userScope is the scope a user grant asks of the client's: the requested
 // one, or, when none was requested, every scope of the client except the
 // admin scope, which is granted only when asked for (SPEC §7).
-func (s *Service) userScope(requested []string, given bool, allowed []string) ([]string, error) {
+func (s *shared) userScope(requested []string, given bool, allowed []string) ([]string, error) {
 	if !given || len(requested) == 0 {
 		return slices.DeleteFunc(slices.Clone(allowed), func(sc string) bool { return sc == s.opts.AdminScope }), nil
 	}
@@ -64,7 +64,7 @@ func (s *Service) userScope(requested []string, given bool, allowed []string) ([
 
 // forUser drops the admin scope from a user grant unless the user holds
 // the admin role: admin rights belong to users, not to clients (SPEC §7).
-func (s *Service) forUser(scope []string, user models.User) []string {
+func (s *shared) forUser(scope []string, user models.User) []string {
 	if HasRole(user, RoleAdmin) {
 		return scope
 	}
@@ -74,6 +74,6 @@ func (s *Service) forUser(scope []string, user models.User) []string {
 // mayHold reports whether a user token's holder may still use the scope:
 // the admin scope only while the user holds the admin role, so that taking
 // the role away takes effect at once for tokens already issued.
-func (s *Service) mayHold(user models.User, scope string) bool {
+func (s *shared) mayHold(user models.User, scope string) bool {
 	return scope != s.opts.AdminScope || HasRole(user, RoleAdmin)
 }

@@ -28,7 +28,7 @@ type SessionInfo struct {
 
 const timeFormat = "2006-01-02T15:04:05.000000Z07:00"
 
-func (s *Service) info(sess models.Session, username string) SessionInfo {
+func (s *Admin) info(sess models.Session, username string) SessionInfo {
 	out := SessionInfo{
 		ID: sess.ID, Username: username, ClientID: sess.ClientID, Scope: sess.Scope,
 		CreatedAt:  sess.CreatedAt.UTC().Format(timeFormat),
@@ -44,35 +44,34 @@ func (s *Service) info(sess models.Session, username string) SessionInfo {
 
 // ListSessions returns a page of a user's sessions, newest first, and the
 // cursor of the next page ("" on the last one).
-func (s *Service) ListSessions(ctx context.Context, username, after string, limit int) ([]SessionInfo, string, error) {
+func (s *Admin) ListSessions(ctx context.Context, username, after string, limit int) ([]SessionInfo, string, error) {
 	u, err := s.user(ctx, username)
 	if err != nil {
 		return nil, "", err
 	}
 	page, err := s.store.SessionsByUser(ctx, u.ID, after, limit+1)
 	if err != nil {
-		return nil, "", fmt.Errorf("list sessions: %w", err)
+		return nil, "", fromStore(err, "list sessions")
 	}
-	next := ""
-	if len(page) > limit {
-		page = page[:limit]
-		next = page[limit-1].ID
-	}
-	out := make([]SessionInfo, len(page))
-	for i, sess := range page {
-		out[i] = s.info(sess, u.Username)
-	}
+	out, next := pageOf(page, limit, func(sess models.Session) string { return sess.ID },
+		func(sess models.Session) SessionInfo { return s.info(sess, u.Username) })
 	return out, next, nil
 }
 
 // EndSession ends one session with a reason; false if it had already ended.
-func (s *Service) EndSession(ctx context.Context, id, reason string) (bool, error) {
-	ended, err := s.store.EndSession(ctx, id, models.SessionEnd{At: s.now(), Reason: reason})
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return false, ErrNotFound
-	case err != nil:
-		return false, fmt.Errorf("end session: %w", err)
+func (s *Admin) EndSession(ctx context.Context, id, reason string) (bool, error) {
+	return s.endSession(ctx, s.store, id, reason)
+}
+
+// sessionEnder ends one session (Admin, and Tokens for revocation).
+type sessionEnder interface {
+	EndSession(ctx context.Context, id string, end models.SessionEnd) (bool, error)
+}
+
+func (s *shared) endSession(ctx context.Context, store sessionEnder, id, reason string) (bool, error) {
+	ended, err := store.EndSession(ctx, id, models.SessionEnd{At: s.now(), Reason: reason})
+	if err != nil {
+		return false, fromStore(err, "end session", onNotFound(ErrNotFound))
 	}
 	if ended {
 		s.opts.Metrics.SessionsEnded(reason, 1)
@@ -82,14 +81,14 @@ func (s *Service) EndSession(ctx context.Context, id, reason string) (bool, erro
 }
 
 // EndUserSessions ends every live session of a user ("log out everywhere").
-func (s *Service) EndUserSessions(ctx context.Context, username, reason string) (int64, error) {
+func (s *Admin) EndUserSessions(ctx context.Context, username, reason string) (int64, error) {
 	u, err := s.user(ctx, username)
 	if err != nil {
 		return 0, err
 	}
 	n, err := s.store.EndUserSessions(ctx, u.ID, models.SessionEnd{At: s.now(), Reason: reason})
 	if err != nil {
-		return 0, fmt.Errorf("end sessions: %w", err)
+		return 0, fromStore(err, "end sessions")
 	}
 	s.opts.Metrics.SessionsEnded(reason, int(n))
 	s.log.InfoContext(ctx, "sessions ended", "user_id", u.ID, "count", n, "reason", reason)
@@ -98,33 +97,27 @@ func (s *Service) EndUserSessions(ctx context.Context, username, reason string) 
 
 // DisableUser disables a user: its sessions end and its logins and
 // refreshes are refused from now on.
-func (s *Service) DisableUser(ctx context.Context, username string) (models.User, error) {
+func (s *Admin) DisableUser(ctx context.Context, username string) (models.User, error) {
 	u, ended, err := s.store.DisableUser(ctx, username, s.now())
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return models.User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
-	case err != nil:
-		return models.User{}, fmt.Errorf("disable user: %w", err)
+	if err != nil {
+		return models.User{}, fromStore(err, "disable user", onNotFound(fmt.Errorf("user %q: %w", username, ErrNotFound)))
 	}
 	s.opts.Metrics.SessionsEnded(models.EndUserDisabled, int(ended))
 	s.log.InfoContext(ctx, "user disabled; sessions ended", "user_id", u.ID, "count", ended, "reason", models.EndUserDisabled)
 	return u, nil
 }
 
-func (s *Service) user(ctx context.Context, username string) (models.User, error) {
+func (s *Admin) user(ctx context.Context, username string) (models.User, error) {
 	u, err := s.store.UserByUsername(ctx, username)
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return models.User{}, fmt.Errorf("user %q: %w", username, ErrNotFound)
-	case err != nil:
-		return models.User{}, fmt.Errorf("load user: %w", err)
+	if err != nil {
+		return models.User{}, fromStore(err, "load user", onNotFound(fmt.Errorf("user %q: %w", username, ErrNotFound)))
 	}
 	return u, nil
 }
 
 // sessionExpiry is when a session ends unless used: the earlier of its
 // absolute limit and its idle limit.
-func (s *Service) sessionExpiry(sess models.Session) time.Time {
+func (s *shared) sessionExpiry(sess models.Session) time.Time {
 	idle := sess.LastUsedAt.Add(s.opts.RefreshIdleTTL)
 	if idle.Before(sess.ExpiresAt) {
 		return idle
@@ -133,6 +126,6 @@ func (s *Service) sessionExpiry(sess models.Session) time.Time {
 }
 
 // sessionLive reports whether a session can still be used at now.
-func (s *Service) sessionLive(sess models.Session, user models.User, now time.Time) bool {
+func (s *shared) sessionLive(sess models.Session, user models.User, now time.Time) bool {
 	return !sess.Ended() && !user.Disabled && now.Before(s.sessionExpiry(sess))
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -18,7 +18,7 @@ func confidential() oauth.ClientCredentials {
 
 func (f *fixture) active(t *testing.T, token string) bool {
 	t.Helper()
-	in, err := f.svc.Introspect(t.Context(), oauth.TokenRequestInfo{Client: confidential(), Token: token})
+	in, err := f.svc.Tokens.Introspect(t.Context(), oauth.TokenRequestInfo{Client: confidential(), Token: token})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,17 +43,17 @@ func TestIntrospectionLimits(t *testing.T) {
 	}
 
 	// Only confidential clients may introspect.
-	_, err := f.svc.Introspect(t.Context(), oauth.TokenRequestInfo{Client: public(), Token: resp.AccessToken})
+	_, err := f.svc.Tokens.Introspect(t.Context(), oauth.TokenRequestInfo{Client: public(), Token: resp.AccessToken})
 	wantCode(t, err, "invalid_client")
 }
 
 func TestRefreshTokenIntrospection(t *testing.T) {
 	f := sqlite(t)
-	resp, err := f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "password", Client: confidential(), Username: "alice", Password: password})
+	resp, err := f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "password", Client: confidential(), Username: "alice", Password: password})
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := f.svc.Introspect(t.Context(), oauth.TokenRequestInfo{Client: confidential(), Token: resp.RefreshToken, TokenTypeHint: "refresh_token"})
+	in, err := f.svc.Tokens.Introspect(t.Context(), oauth.TokenRequestInfo{Client: confidential(), Token: resp.RefreshToken, TokenTypeHint: "refresh_token"})
 	if err != nil || !in.Active || in.TokenType != "refresh_token" || in.Username != "alice" || in.ExpiresAt != t0.Add(24*time.Hour).Unix() {
 		t.Fatalf("refresh introspection %+v, %v", in, err)
 	}
@@ -66,12 +66,12 @@ func TestRefreshTokenIntrospection(t *testing.T) {
 func TestDisabledUserIsRefused(t *testing.T) {
 	f := sqlite(t)
 	resp := f.login(t)
-	if _, err := f.svc.DisableUser(t.Context(), "alice"); err != nil {
+	if _, err := f.svc.Admin.DisableUser(t.Context(), "alice"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := f.refresh(t.Context(), resp.RefreshToken)
 	wantCode(t, err, "invalid_grant")
-	_, err = f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "password", Client: public(), Username: "alice", Password: password})
+	_, err = f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "password", Client: public(), Username: "alice", Password: password})
 	wantCode(t, err, "invalid_grant")
 	if f.active(t, resp.AccessToken) {
 		t.Fatal("a disabled user's token is active")
@@ -85,7 +85,7 @@ func TestDisabledUserIsRefused(t *testing.T) {
 // TestPurgeLeavesTokenEndpointAnswering: while the purge deletes thousands
 // of ended sessions in batches, refreshes keep succeeding.
 func TestPurgeLeavesTokenEndpointAnswering(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			store := b.Open(t)
 			f := newFixture(t, store)
@@ -116,7 +116,7 @@ func TestPurgeLeavesTokenEndpointAnswering(t *testing.T) {
 					during.Add(1)
 				}
 			}()
-			if err := f.svc.Purge(t.Context()); err != nil {
+			if err := f.svc.Maintenance.Purge(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			purged.Store(true)
@@ -131,7 +131,7 @@ func TestPurgeLeavesTokenEndpointAnswering(t *testing.T) {
 				}
 			}
 			f.clock.Advance(31 * 24 * time.Hour)
-			if err := f.svc.Purge(t.Context()); err != nil {
+			if err := f.svc.Maintenance.Purge(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := store.Session(t.Context(), "old00000"); err == nil {

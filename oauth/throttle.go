@@ -2,7 +2,7 @@ package oauth
 
 import (
 	"context"
-	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"time"
@@ -16,10 +16,10 @@ import (
 // next attempt, the wait doubling with every failure up to a ceiling. The
 // counts live in the database, so every instance enforces the same limits.
 //
-// An attempt is counted before it is tried (reserveAttempt), in the same
+// An attempt is counted before it is tried (throttle.reserve), in the same
 // transaction that checks the wait, so that concurrent attempts cannot all
 // pass one check: an attempt in flight counts as a failure until it
-// succeeds (releaseAttempt).
+// succeeds (throttle.release).
 const (
 	freeUserFailures   = 5                // per username
 	freeAddrFailures   = 20               // per address: NATs share addresses
@@ -101,9 +101,17 @@ func mustWait(records []models.LoginFailure, now time.Time) (time.Duration, stri
 	return wait, key
 }
 
-// reserveAttempt counts an attempt under keys before it is tried, or
+// throttle counts login and client-secret attempts in the store.
+type throttle struct {
+	store   ThrottleStore
+	now     func() time.Time
+	log     *slog.Logger
+	metrics Metrics
+}
+
+// reserve counts an attempt under keys before it is tried, or
 // refuses it with ErrThrottled while one of the keys waits.
-func (s *Service) reserveAttempt(ctx context.Context, keys []string) error {
+func (s *throttle) reserve(ctx context.Context, keys []string) error {
 	now := s.now()
 	var subject string
 	wait, err := s.store.ReserveLoginAttempt(ctx, keys, now, failureWindow, func(rs []models.LoginFailure) time.Duration {
@@ -112,23 +120,23 @@ func (s *Service) reserveAttempt(ctx context.Context, keys []string) error {
 		return d
 	})
 	if err != nil {
-		return fmt.Errorf("reserve login attempt: %w", err)
+		return fromStore(err, "reserve login attempt")
 	}
 	if wait <= 0 {
 		return nil
 	}
-	s.opts.Metrics.LoginThrottled()
+	s.metrics.LoginThrottled()
 	// The subject is a username or an address, never a secret.
 	s.log.WarnContext(ctx, "login throttled", "subject", subject, "retry_after", wait.Round(time.Second))
 	return ErrThrottled.Describe("too many failed attempts; retry after %d seconds", int(math.Ceil(wait.Seconds()))).After(wait)
 }
 
-// releaseAttempt takes back the reservation of an attempt that succeeded
+// release takes back the reservation of an attempt that succeeded
 // or was never tried: the failures of clear are forgotten, the attempt is
 // taken off the counts of release.
-func (s *Service) releaseAttempt(ctx context.Context, clear, release []string) error {
+func (s *throttle) release(ctx context.Context, clear, release []string) error {
 	if err := s.store.ReleaseLoginAttempt(ctx, clear, release); err != nil {
-		return fmt.Errorf("release login attempt: %w", err)
+		return fromStore(err, "release login attempt")
 	}
 	return nil
 }

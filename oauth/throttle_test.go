@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/models"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 	"github.com/batonhq/baton/oauth"
 )
 
 func (f *fixture) loginAs(t *testing.T, user, pw, addr string) error {
 	t.Helper()
-	_, err := f.svc.Token(t.Context(), oauth.TokenRequest{GrantType: "password", Client: public(),
+	_, err := f.svc.Tokens.Token(t.Context(), oauth.TokenRequest{GrantType: "password", Client: public(),
 		Username: user, Password: pw, RemoteAddr: addr})
 	return err
 }
@@ -46,7 +47,7 @@ func TestThrottlePerUsername(t *testing.T) {
 		t.Fatalf("retry after %s, want 2s: the wait doubles", d)
 	}
 	// Other users are not affected.
-	if _, err := f.svc.AddUser(t.Context(), "bob", password); err != nil {
+	if _, err := f.svc.Admin.AddUser(t.Context(), "bob", password); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.loginAs(t, "bob", password, "10.0.1.1"); err != nil {
@@ -99,10 +100,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // only the free failures are tried, the right password is refused, and no
 // success wipes the username's count.
 func TestThrottleCountsAttemptsInFlight(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b.Open(t))
-			unblock := f.svc.BlockHashing()
+			unblock := f.svc.Shared.BlockHashing()
 			errs := make([]error, 20)
 			var answered atomic.Int64
 			var wg sync.WaitGroup
@@ -113,7 +114,7 @@ func TestThrottleCountsAttemptsInFlight(t *testing.T) {
 				})
 			}
 			inFlight := func(n int64) func() bool {
-				return func() bool { return answered.Load()+f.svc.HashWaiters() == n }
+				return func() bool { return answered.Load()+f.svc.Shared.HashWaiters() == n }
 			}
 			waitFor(t, "the wrong passwords are answered or hashing", inFlight(19))
 			wg.Go(func() { errs[19] = f.loginAs(t, "alice", password, "10.0.1.1"); answered.Add(1) })
@@ -149,24 +150,24 @@ func TestClientSecretsThrottledPerAddress(t *testing.T) {
 		return oauth.ClientCredentials{ID: serviceID, Secret: fmt.Sprintf("wrong-%d", i), Method: oauth.AuthBasic, Addr: addr}
 	}
 	for i := range 20 {
-		_, err := f.svc.AuthenticateClient(t.Context(), cred(i, "192.0.2.1"))
+		_, err := f.svc.Tokens.AuthenticateClient(t.Context(), cred(i, "192.0.2.1"))
 		wantCode(t, err, "invalid_client")
 	}
-	before := f.svc.Hashes()
-	_, err := f.svc.AuthenticateClient(t.Context(), cred(20, "192.0.2.1"))
+	before := f.svc.Shared.Hashes()
+	_, err := f.svc.Tokens.AuthenticateClient(t.Context(), cred(20, "192.0.2.1"))
 	retryAfter(t, err)
-	if f.svc.Hashes() != before {
+	if f.svc.Shared.Hashes() != before {
 		t.Fatal("a throttled secret was hashed")
 	}
 	ok := oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: oauth.AuthBasic, Addr: "192.0.2.2"}
-	if _, err := f.svc.AuthenticateClient(t.Context(), ok); err != nil {
+	if _, err := f.svc.Tokens.AuthenticateClient(t.Context(), ok); err != nil {
 		t.Fatalf("the right secret from another address: %v", err)
 	}
 }
 
 // countingStore counts client lookups.
 type countingStore struct {
-	models.Store
+	storetest.Store
 	lookups atomic.Int64
 }
 
@@ -179,9 +180,9 @@ func (s *countingStore) Client(ctx context.Context, id string) (models.Client, e
 // clients fail with one text; an unknown client costs no hash and is
 // looked up once per client TTL, until this process creates it.
 func TestClientAuthFailuresLookAlike(t *testing.T) {
-	store := &countingStore{Store: storetest.OpenSQLite(t)}
+	store := &countingStore{Store: gormtest.OpenSQLite(t)}
 	f := newFixture(t, store)
-	before := f.svc.Hashes()
+	before := f.svc.Shared.Hashes()
 	var texts []string
 	for _, c := range []oauth.ClientCredentials{
 		{ID: "nobody", Secret: secret, Method: oauth.AuthBasic},
@@ -190,7 +191,7 @@ func TestClientAuthFailuresLookAlike(t *testing.T) {
 		{ID: confID, Method: oauth.AuthNone},
 		{ID: confID, Secret: "wrong", Method: oauth.AuthBasic},
 	} {
-		_, err := f.svc.AuthenticateClient(t.Context(), c)
+		_, err := f.svc.Tokens.AuthenticateClient(t.Context(), c)
 		var oerr *oauth.Error
 		if !errors.As(err, &oerr) || oerr.Code != "invalid_client" {
 			t.Fatalf("%+v: %v", c, err)
@@ -200,21 +201,21 @@ func TestClientAuthFailuresLookAlike(t *testing.T) {
 	if len(slices.Compact(slices.Clone(texts))) != 1 {
 		t.Fatalf("failures tell clients apart: %q", texts)
 	}
-	if n := f.svc.Hashes() - before; n != 1 {
+	if n := f.svc.Shared.Hashes() - before; n != 1 {
 		t.Fatalf("%d hashes, want one (the wrong secret of a known client)", n)
 	}
 	lookups := store.lookups.Load()
 	unknown := oauth.ClientCredentials{ID: "later", Secret: secret, Method: oauth.AuthBasic}
 	for range 3 {
-		wantCode(t, func() error { _, err := f.svc.AuthenticateClient(t.Context(), unknown); return err }(), "invalid_client")
+		wantCode(t, func() error { _, err := f.svc.Tokens.AuthenticateClient(t.Context(), unknown); return err }(), "invalid_client")
 	}
 	if n := store.lookups.Load() - lookups; n != 1 {
 		t.Fatalf("%d lookups of one unknown client, want 1", n)
 	}
-	if _, err := f.svc.AddClient(t.Context(), oauth.ClientSpec{ID: "later", Secret: secret, Grants: []string{"client_credentials"}}); err != nil {
+	if _, err := f.svc.Admin.AddClient(t.Context(), oauth.ClientSpec{ID: "later", Secret: secret, Grants: []string{"client_credentials"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.AuthenticateClient(t.Context(), unknown); err != nil {
+	if _, err := f.svc.Tokens.AuthenticateClient(t.Context(), unknown); err != nil {
 		t.Fatalf("a client created here is still unknown: %v", err)
 	}
 }
@@ -224,33 +225,33 @@ func TestClientAuthFailuresLookAlike(t *testing.T) {
 // up, and is never hashed; while one caller still waits, it goes on.
 func TestSharedVerificationEndsWithItsCallers(t *testing.T) {
 	f := sqlite(t)
-	unblock := f.svc.BlockHashing()
+	unblock := f.svc.Shared.BlockHashing()
 	cred := oauth.ClientCredentials{ID: serviceID, Secret: "wrong-secret", Method: oauth.AuthBasic}
-	before := f.svc.Hashes()
+	before := f.svc.Shared.Hashes()
 	ctx1, cancel1 := context.WithCancel(t.Context())
 	ctx2, cancel2 := context.WithCancel(t.Context())
 	errs := make(chan error, 2)
 	for _, ctx := range []context.Context{ctx1, ctx2} {
-		go func() { _, err := f.svc.AuthenticateClient(ctx, cred); errs <- err }()
+		go func() { _, err := f.svc.Tokens.AuthenticateClient(ctx, cred); errs <- err }()
 	}
 	waitFor(t, "both callers wait for one verification, which waits for the hasher", func() bool {
-		return f.svc.SecretWaiters() == 2 && f.svc.HashWaiters() == 1
+		return f.svc.Shared.SecretWaiters() == 2 && f.svc.Shared.HashWaiters() == 1
 	})
 	cancel1()
 	if err := <-errs; !errors.Is(err, context.Canceled) {
 		t.Fatalf("the caller that gave up: %v", err)
 	}
-	if f.svc.HashWaiters() != 1 {
+	if f.svc.Shared.HashWaiters() != 1 {
 		t.Fatal("the verification left the queue while a caller still waits for it")
 	}
 	cancel2()
 	<-errs
-	waitFor(t, "the verification leaves the queue", func() bool { return f.svc.HashWaiters() == 0 })
+	waitFor(t, "the verification leaves the queue", func() bool { return f.svc.Shared.HashWaiters() == 0 })
 	unblock()
 	// A new caller verifies afresh (the abandoned run is not joined).
-	_, err := f.svc.AuthenticateClient(t.Context(), cred)
+	_, err := f.svc.Tokens.AuthenticateClient(t.Context(), cred)
 	wantCode(t, err, "invalid_client")
-	if n := f.svc.Hashes() - before; n != 1 {
+	if n := f.svc.Shared.Hashes() - before; n != 1 {
 		t.Fatalf("%d hashes, want 1: the abandoned verification must not be hashed", n)
 	}
 }

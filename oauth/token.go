@@ -66,7 +66,7 @@ type TokenResponse struct {
 
 // Token runs one grant of the token endpoint. Failures are *Error values
 // except for internal ones, which the caller answers as server_error.
-func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, error) {
+func (s *Tokens) Token(ctx context.Context, req TokenRequest) (TokenResponse, error) {
 	if !slices.Contains(SupportedGrants(), req.GrantType) {
 		return TokenResponse{}, ErrUnsupportedGrantType.Describe("grant_type must be one of %s", strings.Join(SupportedGrants(), ", "))
 	}
@@ -104,7 +104,7 @@ func (s *Service) Token(ctx context.Context, req TokenRequest) (TokenResponse, e
 }
 
 // refused counts a failed token request by its OAuth error code.
-func (s *Service) refused(grant string, err error) {
+func (s *Tokens) refused(grant string, err error) {
 	code := ErrServerError.Code
 	var oerr *Error
 	if errors.As(err, &oerr) {
@@ -120,17 +120,14 @@ func (s *Service) refused(grant string, err error) {
 // costs no hash: client ids are not secrets (RFC 6749 §2.2), and a flood of
 // made-up ids must not reach the hasher; wrong secrets of a known client
 // are verified with argon2id, throttled per address (secretOK).
-func (s *Service) AuthenticateClient(ctx context.Context, cred ClientCredentials) (models.Client, error) {
+func (s *Tokens) AuthenticateClient(ctx context.Context, cred ClientCredentials) (models.Client, error) {
 	fail := ErrInvalidClient.Describe("client authentication failed")
 	if cred.ID == "" {
 		return models.Client{}, ErrInvalidClient.Describe("client authentication is required")
 	}
-	client, err := s.client(ctx, cred.ID, s.now())
-	switch {
-	case errors.Is(err, models.ErrNotFound):
-		return models.Client{}, fail
-	case err != nil:
-		return models.Client{}, fmt.Errorf("load client: %w", err)
+	client, err := s.clients.get(ctx, cred.ID, s.now())
+	if err != nil {
+		return models.Client{}, fromStore(err, "load client", onNotFound(fail))
 	}
 	if client.Public {
 		if cred.Method != AuthNone {
@@ -141,7 +138,7 @@ func (s *Service) AuthenticateClient(ctx context.Context, cred ClientCredentials
 	if cred.Method == AuthNone {
 		return models.Client{}, fail // a confidential client must authenticate
 	}
-	ok, err := s.secretOK(ctx, client, cred.Secret, cred.Addr)
+	ok, err := s.clients.secretOK(ctx, client, cred.Secret, cred.Addr)
 	if err != nil {
 		return models.Client{}, fmt.Errorf("verify client secret: %w", err)
 	}

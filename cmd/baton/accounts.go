@@ -22,7 +22,7 @@ type userAddCmd struct {
 // Run creates a user.
 func (c *userAddCmd) Run(e *env) error {
 	if !c.PasswordStdin {
-		return errors.New("--password-stdin is required: the password is read from stdin, never from arguments")
+		return stdinRequired("password-stdin", "password")
 	}
 	for _, r := range c.Role { // before reading stdin or opening the database
 		if !slices.Contains(oauth.Roles(), r) {
@@ -33,7 +33,7 @@ func (c *userAddCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		u, err := svc.AddUser(e.ctx, c.Username, password, c.Role...)
 		if err != nil {
 			return err
@@ -55,7 +55,7 @@ type userGrantCmd struct {
 
 // Run gives the user the role.
 func (c *userGrantCmd) Run(e *env) error {
-	return c.change(e, (*oauth.Service).GrantRole, "granted")
+	return c.change(e, (*oauth.Admin).GrantRole, "granted")
 }
 
 type userRevokeRoleCmd struct {
@@ -64,14 +64,14 @@ type userRevokeRoleCmd struct {
 
 // Run takes the role from the user.
 func (c *userRevokeRoleCmd) Run(e *env) error {
-	return c.change(e, (*oauth.Service).RevokeRole, "revoked")
+	return c.change(e, (*oauth.Admin).RevokeRole, "revoked")
 }
 
-func (c *userRoleCmd) change(e *env, op func(*oauth.Service, context.Context, string, string) (models.User, error), done string) error {
+func (c *userRoleCmd) change(e *env, op func(*oauth.Admin, context.Context, string, string) (models.User, error), done string) error {
 	if !slices.Contains(oauth.Roles(), c.Role) {
 		return fmt.Errorf("unknown role %q (want %s)", c.Role, strings.Join(oauth.Roles(), ", "))
 	}
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		u, err := op(svc, e.ctx, c.Username, c.Role)
 		if err != nil {
 			return err
@@ -113,18 +113,20 @@ func (c *clientAddCmd) Run(e *env) error {
 		}
 		spec.Secret = secret
 	}
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		cl, err := svc.AddClient(e.ctx, spec)
 		if err != nil {
 			return err
 		}
-		kind := "confidential"
-		if cl.Public {
-			kind = "public"
-		}
-		fmt.Fprintf(e.stdout, "%s client %s created\n", kind, cl.ID)
+		fmt.Fprintf(e.stdout, "%s client %s created\n", kindOf(cl.Public), cl.ID)
 		return nil
 	})
+}
+
+// stdinRequired is the error for a flag that must be given because the
+// secret it names is read from stdin, never from arguments.
+func stdinRequired(flag, what string) error {
+	return fmt.Errorf("--%s is required: the %s is read from stdin, never from arguments", flag, what)
 }
 
 // readSecret reads the first line of r, without its line ending.

@@ -32,7 +32,7 @@ type app struct {
 
 // open loads the configuration, opens the database and migrates it.
 func open(e *env) (*app, error) {
-	cfg, err := configs.Load(e.getenv)
+	cfg, err := loadConfig(e.getenv)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
@@ -50,6 +50,43 @@ func open(e *env) (*app, error) {
 
 func (a *app) Close() { a.store.Close() }
 
+// loadConfig loads the configuration with the rules of keys, whose options
+// cmd maps from it.
+func loadConfig(getenv func(string) string) (configs.Config, error) {
+	return configs.Load(getenv, checkKeyConfig)
+}
+
+// checkKeyConfig checks the signing settings by keys' rules and names the
+// variable of each failure.
+func checkKeyConfig(c configs.Config) error {
+	var errs []error
+	if err := keys.CheckAlg(c.SigningAlg); err != nil {
+		errs = append(errs, fmt.Errorf("BATON_SIGNING_ALG: %w", err))
+	}
+	if c.JWKSMaxAge > 0 { // a non-positive max-age is reported by configs
+		if err := keys.CheckRotation(c.KeyRotationPeriod, c.JWKSMaxAge); err != nil {
+			errs = append(errs, fmt.Errorf("BATON_KEY_ROTATION_PERIOD and BATON_JWKS_MAX_AGE: %w", err))
+		}
+	}
+	if c.KEK != "" {
+		if _, err := keys.ParseKEK(c.KEK); err != nil {
+			errs = append(errs, fmt.Errorf("BATON_KEK: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// keysError names the variable behind an error of keys.
+func keysError(err error, cfg configs.Config) error {
+	switch {
+	case errors.Is(err, keys.ErrWrongKEK):
+		return fmt.Errorf("BATON_KEK: %w", err)
+	case errors.Is(err, keys.ErrTooEarly):
+		return fmt.Errorf("%w; BATON_JWKS_MAX_AGE is %s", err, cfg.JWKSMaxAge)
+	}
+	return err
+}
+
 func newLogger(cfg configs.Config, w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // validated by configs
@@ -60,19 +97,29 @@ func newLogger(cfg configs.Config, w io.Writer) *slog.Logger {
 	return slog.New(handlers.LogHandler(slog.NewJSONHandler(w, opts)))
 }
 
-// withService opens the database and runs fn with a service for the
-// account and session commands (no signing keys needed).
-func withService(e *env, fn func(*oauth.Service) error) error {
+// withAdmin opens the database and runs fn with the administration for
+// the account and session commands (no signing keys needed).
+func withAdmin(e *env, fn func(*oauth.Admin) error) error {
+	return withShared(e, func(a *app, sh *oauth.Shared) error { return fn(oauth.NewAdmin(a.store, sh)) })
+}
+
+// withShared opens the database and runs fn with the shared oauth pieces
+// of a command (no signing keys).
+func withShared(e *env, fn func(*app, *oauth.Shared) error) error {
 	a, err := open(e)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	svc, err := a.service(nil)
+	opts, err := a.options(false)
 	if err != nil {
 		return err
 	}
-	return fn(svc)
+	sh, err := oauth.NewShared(a.store, opts, time.Now, a.log)
+	if err != nil {
+		return err
+	}
+	return fn(a, sh)
 }
 
 // withRing opens the database, loads the signing keys and runs fn.
@@ -89,25 +136,34 @@ func withRing(e *env, fn func(*app, *keys.Ring) error) error {
 	return fn(a, ring)
 }
 
-// service builds the oauth service; keys may be nil for account commands.
-func (a *app) service(keys oauth.Keys) (*oauth.Service, error) {
-	return a.serviceWith(keys, nil, nil)
+// server builds the oauth types of `baton serve`, feeding the metrics;
+// edit, when not nil, changes the options first.
+func (a *app) server(keys oauth.Keys, metrics oauth.Metrics, edit func(*oauth.Options)) (*oauth.Server, error) {
+	opts, err := a.options(true)
+	if err != nil {
+		return nil, err
+	}
+	opts.Metrics = metrics
+	if edit != nil {
+		edit(&opts)
+	}
+	return oauth.NewServer(a.store, keys, opts, time.Now, a.log)
 }
 
-// serviceWith builds the oauth service feeding the metrics; edit, when
-// not nil, changes the options first.
-func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics, edit func(*oauth.Options)) (*oauth.Service, error) {
+// options copies the configuration into oauth.Options; serving adds the
+// keys derived from the KEK.
+func (a *app) options(serving bool) (oauth.Options, error) {
 	var pageKey, refreshKey []byte
-	if keys != nil { // serving: the pages' CSRF key and the refresh tokens' MAC key, shared by every instance
+	if serving { // the pages' CSRF key and the refresh tokens' MAC key, shared by every instance
 		kek, err := a.kek()
 		if err != nil {
-			return nil, err
+			return oauth.Options{}, err
 		}
 		if pageKey, err = hkdf.Key(sha256.New, kek, nil, "baton page key v1", 32); err != nil {
-			return nil, fmt.Errorf("derive page key: %w", err)
+			return oauth.Options{}, fmt.Errorf("derive page key: %w", err)
 		}
 		if refreshKey, err = hkdf.Key(sha256.New, kek, nil, "baton refresh v1", 32); err != nil {
-			return nil, fmt.Errorf("derive refresh key: %w", err)
+			return oauth.Options{}, fmt.Errorf("derive refresh key: %w", err)
 		}
 	}
 	opts := oauth.Options{
@@ -122,12 +178,8 @@ func (a *app) serviceWith(keys oauth.Keys, metrics oauth.Metrics, edit func(*oau
 		MaxSessionsPerUser: a.cfg.MaxSessionsPerUser,
 		AdminScope:         a.cfg.AdminScope,
 		AuditRetention:     a.cfg.AuditRetention,
-		Metrics:            metrics,
 	}
-	if edit != nil {
-		edit(&opts)
-	}
-	return oauth.NewService(a.store, keys, opts, time.Now, a.log)
+	return opts, nil
 }
 
 // ring loads the signing keys, creating the first ones on a new database.
@@ -153,7 +205,7 @@ func (a *app) ringWith(ctx context.Context, onRotate func()) (*keys.Ring, error)
 		return nil, err
 	}
 	if err := ring.Init(ctx); err != nil {
-		return nil, err
+		return nil, keysError(err, a.cfg)
 	}
 	return ring, nil
 }

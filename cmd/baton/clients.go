@@ -17,7 +17,7 @@ type clientListCmd struct {
 
 // Run prints every client, by id; never a secret.
 func (c *clientListCmd) Run(e *env) error {
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		all := []oauth.ClientInfo{}
 		after := ""
 		for {
@@ -51,7 +51,7 @@ type clientShowCmd struct {
 
 // Run prints one client; never its secret.
 func (c *clientShowCmd) Run(e *env) error {
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		cl, err := svc.ClientByID(e.ctx, c.ID)
 		if err != nil {
 			return err
@@ -93,7 +93,7 @@ func (c *clientUpdateCmd) Run(e *env) error {
 	if ch == (oauth.ClientChange{}) {
 		return errors.New("nothing to change: give --scopes, --grants, --redirect-uri or --origin")
 	}
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		cl, err := svc.UpdateClient(e.ctx, c.ID, ch)
 		if err != nil {
 			return err
@@ -122,13 +122,13 @@ type clientRotateSecretCmd struct {
 // at once here, and within 5 s on running servers (their client cache).
 func (c *clientRotateSecretCmd) Run(e *env) error {
 	if !c.SecretStdin {
-		return errors.New("--secret-stdin is required: the secret is read from stdin, never from arguments")
+		return stdinRequired("secret-stdin", "secret")
 	}
 	secret, err := readSecret(e.stdin, "client secret")
 	if err != nil {
 		return err
 	}
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		if _, err := svc.RotateClientSecret(e.ctx, c.ID, secret); err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ type clientDeleteCmd struct {
 
 // Run deletes a client and ends its sessions.
 func (c *clientDeleteCmd) Run(e *env) error {
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		n, err := svc.DeleteClient(e.ctx, c.ID)
 		if err != nil {
 			return err

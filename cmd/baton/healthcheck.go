@@ -5,8 +5,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/batonhq/baton/configs"
 )
 
 // healthcheckCmd probes a running server, for container health checks in
@@ -19,7 +17,7 @@ type healthcheckCmd struct {
 func (c *healthcheckCmd) Run(e *env) error {
 	u := c.URL
 	if u == "" {
-		cfg, err := configs.Load(e.getenv)
+		cfg, err := loadConfig(e.getenv)
 		if err != nil {
 			return fmt.Errorf("healthcheck: configuration: %w", err)
 		}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -30,9 +29,9 @@ type keysRotateCmd struct{}
 
 // Run makes the next key active now.
 func (keysRotateCmd) Run(e *env) error {
-	return withRing(e, func(_ *app, ring *keys.Ring) error {
+	return withRing(e, func(a *app, ring *keys.Ring) error {
 		if err := ring.Rotate(e.ctx); err != nil {
-			return err
+			return keysError(err, a.cfg)
 		}
 		fmt.Fprintf(e.stdout, "rotated: %s signs now; running servers switch within %s\n", ring.ActiveKeyID(), ring.ReloadInterval())
 		return nil
@@ -53,7 +52,7 @@ type keysRekeyCmd struct {
 // Run re-seals every signing key under a new KEK (KEK rotation).
 func (c *keysRekeyCmd) Run(e *env) error {
 	if !c.NewKEKStdin {
-		return errors.New("--new-kek-stdin is required: the new KEK is read from stdin, never from arguments")
+		return stdinRequired("new-kek-stdin", "new KEK")
 	}
 	line, err := readSecret(e.stdin, "new KEK")
 	if err != nil {
@@ -74,7 +73,7 @@ func (c *keysRekeyCmd) Run(e *env) error {
 	}
 	n, err := keys.Rekey(e.ctx, a.store, oldKEK, newKEK)
 	if err != nil {
-		return err
+		return keysError(err, a.cfg)
 	}
 	fmt.Fprintf(e.stdout, "%d signing keys re-sealed; restart every instance with the new BATON_KEK\n", n)
 	return nil

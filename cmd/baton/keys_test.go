@@ -23,7 +23,7 @@ import (
 
 	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/models/gormstore"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 func randomKEK(t *testing.T) string {
@@ -85,7 +85,7 @@ func TestRestartKeepsKeys(t *testing.T) {
 		url  func(t *testing.T) string
 	}{
 		{"SQLite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "baton.db") }},
-		{"Postgres", func(t *testing.T) string { return storetest.FreshSchema(t, storetest.PostgresURL(t)) }},
+		{"Postgres", func(t *testing.T) string { return gormtest.FreshSchema(t, gormtest.PostgresURL(t)) }},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			dbURL := b.url(t)
@@ -114,7 +114,7 @@ func TestRestartKeepsKeys(t *testing.T) {
 			wrong["BATON_KEK"] = randomKEK(t)
 			wrong["BATON_ADDR"] = freeAddr(t)
 			code, _, errOut := runCmd(t, wrong, "", "serve")
-			if code == 0 || !strings.Contains(errOut, "BATON_KEK does not decrypt signing key") || strings.Count(strings.TrimSpace(errOut), "\n") > 1 {
+			if code == 0 || !strings.Contains(errOut, "BATON_KEK: keys: the KEK does not decrypt signing key") || strings.Count(strings.TrimSpace(errOut), "\n") > 1 {
 				t.Fatalf("serve with a wrong KEK: exit %d, stderr %q", code, errOut)
 			}
 			after := storedKeys(t, dbURL)
@@ -241,7 +241,7 @@ func TestTwoInstancesRotate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for about 15 s")
 	}
-	dbURL := storetest.FreshSchema(t, storetest.PostgresURL(t))
+	dbURL := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
 	const (
 		period = 3 * time.Second
 		maxAge = time.Second
@@ -424,7 +424,7 @@ func TestKeysRekey(t *testing.T) {
 	if code, got, errOut := runCmd(t, e, newKEK+"\n", "keys", "rekey", "--new-kek-stdin"); code != 0 || !strings.Contains(got, "2 signing keys re-sealed") {
 		t.Fatalf("rekey: %d %q %q", code, got, errOut)
 	}
-	if code, _, errOut := runCmd(t, e, "", "keys", "list"); code == 0 || !strings.Contains(errOut, "BATON_KEK does not decrypt") {
+	if code, _, errOut := runCmd(t, e, "", "keys", "list"); code == 0 || !strings.Contains(errOut, "BATON_KEK: keys: the KEK does not decrypt") {
 		t.Fatalf("the old KEK still opens the keys: %d %q", code, errOut)
 	}
 	e["BATON_KEK"] = newKEK

@@ -4,16 +4,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/alecthomas/kong"
+	"github.com/batonhq/baton/internal/cli"
 	"github.com/gin-gonic/gin"
 )
 
@@ -25,8 +22,8 @@ func main() {
 	os.Exit(code)
 }
 
-// cli is the command line (SPEC §1).
-type cli struct {
+// commands is the command line (SPEC §1).
+type commands struct {
 	Serve   serveCmd   `cmd:"" help:"Run the HTTP server (migrates the schema first)."`
 	Migrate migrateCmd `cmd:"" help:"Apply schema migrations and exit."`
 	User    struct {
@@ -52,10 +49,8 @@ type cli struct {
 		Rotate keysRotateCmd `cmd:"" help:"Rotate the signing key now."`
 		Rekey  keysRekeyCmd  `cmd:"" help:"Re-seal every signing key under a new KEK (read from stdin)."`
 	} `cmd:"" help:"Manage signing keys."`
-	Bench       benchCmd         `cmd:"" help:"Load a running baton and report throughput and latency."`
-	BenchBase   benchBaselineCmd `cmd:"" name:"bench-baseline" hidden:"" help:"The bare net/http server that bench --baseline measures."`
-	Healthcheck healthcheckCmd   `cmd:"" help:"Exit 0 if a running baton is ready (container health checks)."`
-	Version     versionCmd       `cmd:"" help:"Print the version, the commit and the Go version."`
+	Healthcheck healthcheckCmd `cmd:"" help:"Exit 0 if a running baton is ready (container health checks)."`
+	Version     versionCmd     `cmd:"" help:"Print the version, the commit and the Go version."`
 	Sessions    struct {
 		List   sessionsListCmd   `cmd:"" help:"List a user's sessions."`
 		Revoke sessionsRevokeCmd `cmd:"" help:"Revoke one session (--id) or all of a user's (--username)."`
@@ -74,10 +69,6 @@ type env struct {
 	now    func() time.Time // the commands' clock: time.Now but in tests
 }
 
-// exitCode is panicked by kong's Exit hook so that --help returns from run
-// instead of exiting the process.
-type exitCode int
-
 // run executes one command and returns the process exit status. Errors are
 // one line on stderr.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -85,46 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 // runAt is run with the clock now.
-func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
-	var c cli
-	defer func() {
-		if r := recover(); r != nil {
-			ec, ok := r.(exitCode)
-			if !ok {
-				panic(r)
-			}
-			code = int(ec)
-		}
-	}()
-	parser, err := kong.New(&c, kong.Name("baton"),
-		kong.Description("baton: an OAuth 2.0 authorization server with rotating refresh tokens."),
-		kong.Writers(stdout, stderr),
-		kong.Exit(func(code int) { panic(exitCode(code)) }))
-	if err != nil {
-		fmt.Fprintf(stderr, "baton: %v\n", err)
-		return 2
-	}
-	kctx, err := parser.Parse(args)
-	if err != nil {
-		fmt.Fprintf(stderr, "baton: %s\n", oneLine(err))
-		return 2
-	}
-	if err := kctx.Run(&env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: now}); err != nil {
-		fmt.Fprintf(stderr, "baton: %s\n", oneLine(err))
-		return 1
-	}
-	return 0
-}
-
-// oneLine joins a (possibly joined) error into a single line.
-func oneLine(err error) string {
-	var parts []string
-	var joined interface{ Unwrap() []error }
-	if errors.As(err, &joined) {
-		for _, e := range joined.Unwrap() {
-			parts = append(parts, oneLine(e))
-		}
-		return strings.Join(parts, "; ")
-	}
-	return strings.ReplaceAll(err.Error(), "\n", "; ")
+func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return cli.Run("baton", "baton: an OAuth 2.0 authorization server with rotating refresh tokens.",
+		&commands{}, args, stdout, stderr,
+		&env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: now})
 }

@@ -22,11 +22,6 @@ import (
 
 func TestMain(m *testing.M) {
 	gin.SetMode(gin.ReleaseMode)
-	if len(os.Args) > 1 && os.Args[1] == "bench-baseline" {
-		// bench --baseline runs its server as a child process of the
-		// running executable, which under go test is this binary.
-		os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
-	}
 	os.Exit(m.Run())
 }
 
@@ -157,7 +152,7 @@ func waitReady(t *testing.T, base string) {
 	}
 }
 
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 func postForm(t *testing.T, u string, v url.Values) (int, map[string]any) {
 	t.Helper()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -13,7 +12,7 @@ import (
 // rolesOf reads a user's roles straight from the database.
 func rolesOf(t *testing.T, e environ, username string) []string {
 	t.Helper()
-	s, err := gormstore.Open(t.Context(), e["BATON_DATABASE_URL"], slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := gormstore.Open(t.Context(), e["BATON_DATABASE_URL"], slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func (serveCmd) Run(e *env) error {
 		return err
 	}
 	returner := &memoryReturner{every: returnMemoryEvery, free: debug.FreeOSMemory}
-	svc, err := a.serviceWith(ring, metrics, func(o *oauth.Options) {
+	svc, err := a.server(ring, metrics, func(o *oauth.Options) {
 		o.HashMemory = mem.hashMemory
 		o.HashIdle = returner.idle
 		o.HashCollect = runtime.GC
@@ -52,8 +52,8 @@ func (serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	mem.apply(svc.Hasher(), a.log)
-	metrics.WatchHashQueue(func() float64 { return float64(svc.Hasher().Waiting()) })
+	mem.apply(svc.Shared.Hasher(), a.log)
+	metrics.WatchHashQueue(func() float64 { return float64(svc.Shared.Hasher().Waiting()) })
 	ln, err := net.Listen("tcp", a.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("BATON_ADDR: listen: %w", err)
@@ -64,7 +64,9 @@ func (serveCmd) Run(e *env) error {
 		return err
 	}
 	hcfg := handlers.Config{
-		Service:        svc,
+		Tokens:         svc.Tokens,
+		Authorizations: svc.Authorizations,
+		Admin:          svc.Admin,
 		Keys:           ring,
 		Rotator:        ring,
 		AdminScope:     a.cfg.AdminScope,
@@ -93,7 +95,7 @@ func (serveCmd) Run(e *env) error {
 		go servePprof(ctx, a.cfg.PprofAddr, a.log)
 	}
 	go ring.Run(ctx)
-	go svc.Run(ctx, time.Minute)
+	go svc.Maintenance.Run(ctx, time.Minute)
 	a.log.Info("baton listening", "addr", ln.Addr().String(), "issuer", a.cfg.Issuer)
 	if err := handlers.Serve(ctx, ln, router, a.log); err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -16,10 +16,10 @@ type sessionsListCmd struct {
 
 // Run prints every session of a user, newest first.
 func (c *sessionsListCmd) Run(e *env) error {
-	return withService(e, func(svc *oauth.Service) error { return c.list(e, svc) })
+	return withAdmin(e, func(svc *oauth.Admin) error { return c.list(e, svc) })
 }
 
-func (c *sessionsListCmd) list(e *env, svc *oauth.Service) error {
+func (c *sessionsListCmd) list(e *env, svc *oauth.Admin) error {
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tCLIENT\tSCOPE\tCREATED\tLAST USED\tEXPIRES\tENDED\tREASON")
 	after := ""
@@ -56,10 +56,10 @@ func (c *sessionsRevokeCmd) Run(e *env) error {
 	if (c.ID == "") == (c.Username == "") {
 		return errors.New("give exactly one of --id or --username")
 	}
-	return withService(e, func(svc *oauth.Service) error { return c.revoke(e, svc) })
+	return withAdmin(e, func(svc *oauth.Admin) error { return c.revoke(e, svc) })
 }
 
-func (c *sessionsRevokeCmd) revoke(e *env, svc *oauth.Service) error {
+func (c *sessionsRevokeCmd) revoke(e *env, svc *oauth.Admin) error {
 	if c.ID != "" {
 		ended, err := svc.EndSession(e.ctx, c.ID, models.EndAdmin)
 		if err != nil {
@@ -86,7 +86,7 @@ type userDisableCmd struct {
 
 // Run disables a user and ends its sessions.
 func (c *userDisableCmd) Run(e *env) error {
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		if _, err := svc.DisableUser(e.ctx, c.Username); err != nil {
 			return err
 		}
@@ -97,13 +97,13 @@ func (c *userDisableCmd) Run(e *env) error {
 
 // sessionsPurgeCmd runs the maintenance that serve runs every minute, once:
 // sessions past their limits are ended, and ended sessions older than the
-// audit retention deleted (oauth.Service.Purge).
+// audit retention deleted (oauth.Maintenance.Purge).
 type sessionsPurgeCmd struct{}
 
 func (c *sessionsPurgeCmd) Run(e *env) error {
-	return withService(e, func(svc *oauth.Service) error {
+	return withShared(e, func(a *app, sh *oauth.Shared) error {
 		start := time.Now()
-		if err := svc.Purge(e.ctx); err != nil {
+		if err := oauth.NewMaintenance(a.store, sh).Purge(e.ctx); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "purged in %s\n", time.Since(start).Round(time.Millisecond))

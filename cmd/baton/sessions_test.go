@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 // deployment is a running baton with a user, a public app client, a
@@ -83,7 +83,7 @@ func (d *deployment) admin(t *testing.T, method, path string) (int, map[string]a
 func backendsURL(t *testing.T) map[string]func(*testing.T) string {
 	return map[string]func(*testing.T) string{
 		"SQLite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "baton.db") },
-		"Postgres": func(t *testing.T) string { return storetest.FreshSchema(t, storetest.PostgresURL(t)) },
+		"Postgres": func(t *testing.T) string { return gormtest.FreshSchema(t, gormtest.PostgresURL(t)) },
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -16,7 +15,7 @@ type userListCmd struct {
 
 // Run prints every user, by username.
 func (c *userListCmd) Run(e *env) error {
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		users := []oauth.AdminUser{}
 		for after := ""; ; {
 			page, next, err := svc.ListUsers(e.ctx, after, 500)
@@ -51,13 +50,13 @@ type userSetPasswordCmd struct {
 // Run changes the password and ends the user's sessions.
 func (c *userSetPasswordCmd) Run(e *env) error {
 	if !c.PasswordStdin {
-		return errors.New("--password-stdin is required: the password is read from stdin, never from arguments")
+		return stdinRequired("password-stdin", "password")
 	}
 	password, err := readSecret(e.stdin, "password")
 	if err != nil {
 		return err
 	}
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		if _, err := svc.SetPassword(e.ctx, c.Username, password); err != nil {
 			return err
 		}
@@ -72,7 +71,7 @@ type userEnableCmd struct {
 
 // Run lets a disabled user log in again.
 func (c *userEnableCmd) Run(e *env) error {
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		if _, err := svc.EnableUser(e.ctx, c.Username); err != nil {
 			return err
 		}
@@ -87,7 +86,7 @@ type userDeleteCmd struct {
 
 // Run deletes a user with its sessions.
 func (c *userDeleteCmd) Run(e *env) error {
-	return withService(e, func(svc *oauth.Service) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
 		if err := svc.DeleteUser(e.ctx, c.Username); err != nil {
 			return err
 		}

@@ -70,17 +70,12 @@ func (s *Store) SessionsByUser(ctx context.Context, userID, after string, limit 
 	if err := q.Order("created_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := make([]models.Session, len(rows))
-	for i, r := range rows {
-		out[i] = r.model()
-	}
-	return out, nil
+	return modelsOf[models.Session](rows), nil
 }
 
 // EndSession ends one live session.
 func (s *Store) EndSession(ctx context.Context, id string, end models.SessionEnd) (bool, error) {
-	res := s.db.WithContext(ctx).Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL`,
-		int64(toMicros(end.At)), end.Reason, id)
+	res := endSessions(s.db.WithContext(ctx), int64(toMicros(end.At)), end.Reason, "id = ?", id)
 	if res.Error != nil {
 		return false, translate(res.Error)
 	}
@@ -100,9 +95,14 @@ func (s *Store) EndUserSessions(ctx context.Context, userID string, end models.S
 	return n, translate(err)
 }
 
+// endSessions ends, at (µs) for reason, the live sessions matching where,
+// a condition on sessions with one placeholder for arg.
+func endSessions(db *gorm.DB, at int64, reason, where string, arg any) *gorm.DB {
+	return db.Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE `+where+` AND ended_at IS NULL`, at, reason, arg)
+}
+
 func endUserSessions(db *gorm.DB, userID string, end models.SessionEnd, n *int64) error {
-	res := db.Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE user_id = ? AND ended_at IS NULL`,
-		int64(toMicros(end.At)), end.Reason, userID)
+	res := endSessions(db, int64(toMicros(end.At)), end.Reason, "user_id = ?", userID)
 	if n != nil {
 		*n = res.RowsAffected
 	}

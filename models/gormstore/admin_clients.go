@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/batonhq/baton/models"
 )
@@ -20,11 +19,7 @@ func (s *Store) Clients(ctx context.Context, after string, limit int) ([]models.
 	if err := q.Order("id").Limit(limit).Find(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := make([]models.Client, len(rows))
-	for i, r := range rows {
-		out[i] = r.model()
-	}
-	return out, nil
+	return modelsOf[models.Client](rows), nil
 }
 
 // UpdateClient rewrites a client's changeable fields under a lock on its
@@ -32,12 +27,8 @@ func (s *Store) Clients(ctx context.Context, after string, limit int) ([]models.
 func (s *Store) UpdateClient(ctx context.Context, id string, fn func(models.Client) (models.Client, error)) (models.Client, error) {
 	var out models.Client
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		var row clientRow
-		q := tx.Where("id = ?", id)
-		if s.dialect == dialectPostgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.Take(&row).Error; err != nil {
+		row, err := s.lockClient(tx, id)
+		if err != nil {
 			return err
 		}
 		c, err := fn(row.model())
@@ -62,12 +53,7 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(models.Clie
 func (s *Store) DeleteClient(ctx context.Context, id string) (int64, error) {
 	var live int64
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		var row clientRow
-		q := tx.Where("id = ?", id)
-		if s.dialect == dialectPostgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.Take(&row).Error; err != nil {
+		if _, err := s.lockClient(tx, id); err != nil {
 			return err
 		}
 		if err := tx.Raw(`SELECT count(*) FROM sessions WHERE client_id = ? AND ended_at IS NULL`, id).Scan(&live).Error; err != nil {
@@ -92,4 +78,11 @@ func (s *Store) DeleteClient(ctx context.Context, id string) (int64, error) {
 		return 0, translate(err)
 	}
 	return live, nil
+}
+
+// lockClient reads a client by id, locking its row on Postgres.
+func (s *Store) lockClient(tx *gorm.DB, id string) (clientRow, error) {
+	var row clientRow
+	err := s.lockedWhere(tx, "id = ?", id).Take(&row).Error
+	return row, err
 }

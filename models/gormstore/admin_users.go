@@ -25,11 +25,7 @@ func (s *Store) Users(ctx context.Context, after string, limit int) ([]models.Us
 	if err := q.Order(col).Limit(limit).Find(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := make([]models.User, len(rows))
-	for i, r := range rows {
-		out[i] = r.model()
-	}
-	return out, nil
+	return modelsOf[models.User](rows), nil
 }
 
 // UpdateUser rewrites a user's password hash, roles and disabled flag under
@@ -98,10 +94,16 @@ func (s *Store) DeleteUser(ctx context.Context, username string) (models.User, e
 // lockUser reads a user by username, locking its row on Postgres.
 func (s *Store) lockUser(tx *gorm.DB, username string) (userRow, error) {
 	var u userRow
-	q := tx.Where("username = ?", username)
+	err := s.lockedWhere(tx, "username = ?", username).Take(&u).Error
+	return u, err
+}
+
+// lockedWhere is tx.Where(query, args...) locking the rows it reads on
+// Postgres (SQLite's immediate transaction already excludes other writers).
+func (s *Store) lockedWhere(tx *gorm.DB, query string, args ...any) *gorm.DB {
+	q := tx.Where(query, args...)
 	if s.dialect == dialectPostgres {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
 	}
-	err := q.Take(&u).Error
-	return u, err
+	return q
 }

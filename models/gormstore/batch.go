@@ -2,7 +2,6 @@ package gormstore
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -16,16 +15,16 @@ import (
 
 // Group commit of one-step rotations on Postgres.
 //
-// A refresh costs Postgres little work on rows (three index lookups, two
-// updates, an insert) and much more per transaction: a round trip, a
-// wake-up of the backend, a snapshot, a commit and its WAL flush. Under
-// concurrency the rotations waiting for the database are therefore written
-// together: one round trip carries the hot-path statement once per waiting
-// rotation, and Postgres runs them in one implicit transaction (pgx's
-// batch: one Sync at the end), so they share one commit. Each statement is
-// the single rotation, with its plan and its checks; a later statement sees
-// what an earlier one wrote, so two presentations of one token in a batch
-// rotate it once. The transaction is all or nothing: when it fails, every
+// A refresh costs Postgres little work on rows (an index lookup of the
+// session, of its user, one HOT update) and much more per statement and per
+// transaction: a round trip, a wake-up of the backend, a snapshot, the
+// executor's start and end, a commit and its WAL flush. Under concurrency
+// the rotations waiting for the database are therefore written together:
+// one statement (rotatePostgres) rotates every session of the batch that
+// may rotate, in one implicit transaction, so they share one round trip,
+// one executor run and one commit. Each row keeps its own checks. A session
+// named twice in a batch goes in once, and its other presentations take
+// the full rules. The transaction is all or nothing: when it fails, every
 // rotation in it fails (and Store.retry runs it again on a deadlock).
 //
 // A rotation never waits for a batch to fill: when no batch is being
@@ -175,26 +174,44 @@ func (s *Store) writeRotations(ctx context.Context, calls []*rotationCall) error
 		}
 		defer conn.Close()
 		return conn.Raw(func(driverConn any) error {
-			pc := driverConn.(*stdlib.Conn).Conn()
-			var batch pgx.Batch
-			for _, c := range calls {
-				r := c.r
-				batch.Queue(rotatePostgres, int64(toMicros(r.At)), r.SessionID, r.Gen, r.Check, r.ClientID, int64(toMicros(r.UsedAfter)))
-			}
-			results := pc.SendBatch(ctx, &batch)
-			for _, c := range calls {
-				c.row, c.rotated, c.err = sessionRow{}, true, nil
-				err := results.QueryRow().Scan(&c.row.ID, &c.row.UserID, &c.row.ClientID, &c.row.Scope, &c.row.CreatedAt, &c.row.ExpiresAt,
-					&c.row.AuthTime, &c.row.RefreshGen, &c.row.RefreshCheck)
-				switch {
-				case errors.Is(err, pgx.ErrNoRows):
-					c.rotated = false
-				case err != nil:
-					results.Close()
-					return err
-				}
-			}
-			return results.Close()
+			return rotateBatch(ctx, driverConn.(*stdlib.Conn).Conn(), calls)
 		})
 	})
+}
+
+// rotateBatch writes a batch as one statement, rotatePostgres, in one
+// implicit transaction. A session presented twice in one batch goes in
+// once; its other calls are answered not rotated and take the full rules,
+// which wait for this statement's row lock and then see what it wrote.
+func rotateBatch(ctx context.Context, pc *pgx.Conn, calls []*rotationCall) error {
+	n := len(calls)
+	ids, gens, checks, clients := make([]string, 0, n), make([]int64, 0, n), make([][]byte, 0, n), make([]string, 0, n)
+	ats, useds := make([]int64, 0, n), make([]int64, 0, n)
+	byID := make(map[string]*rotationCall, n)
+	for _, c := range calls {
+		c.row, c.rotated = sessionRow{}, false
+		if _, dup := byID[c.r.SessionID]; dup {
+			continue
+		}
+		byID[c.r.SessionID] = c
+		r := c.r
+		ids, gens, checks, clients = append(ids, r.SessionID), append(gens, r.Gen), append(checks, r.Check), append(clients, r.ClientID)
+		ats, useds = append(ats, int64(toMicros(r.At))), append(useds, int64(toMicros(r.UsedAfter)))
+	}
+	rows, err := pc.Query(ctx, rotatePostgres, ids, gens, checks, clients, ats, useds)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var row sessionRow
+		if err := rows.Scan(&row.ID, &row.UserID, &row.ClientID, &row.Scope, &row.CreatedAt, &row.ExpiresAt,
+			&row.AuthTime, &row.RefreshGen, &row.RefreshCheck); err != nil {
+			return err
+		}
+		if c := byID[row.ID]; c != nil {
+			c.row, c.rotated = row, true
+		}
+	}
+	return rows.Err()
 }

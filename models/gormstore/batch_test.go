@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/models"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 // TestRotationsShareCommits shows group commit on Postgres from the
@@ -18,8 +18,8 @@ import (
 // writer), succeed, and share transactions; the held one completes once the
 // lock is released.
 func TestRotationsShareCommits(t *testing.T) {
-	url := storetest.FreshSchema(t, storetest.PostgresURL(t))
-	s := storetest.OpenPostgresAt(t, url)
+	url := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
+	s := gormtest.OpenPostgresAt(t, url)
 	ctx, now := t.Context(), time.Now()
 	const others = 50
 	seedSession(t, s) // session s1, user u, client c

@@ -9,7 +9,7 @@ import (
 
 	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/models/gormstore"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 // seedCheck is the nonce hash of session s1.
@@ -37,7 +37,7 @@ func seedSession(t *testing.T, s models.Store) {
 // is one statement on Postgres; the full path reads and locks the session
 // with its user, then writes one UPDATE.
 func TestRotationStatements(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := b.Open(t)
 			seedSession(t, s)

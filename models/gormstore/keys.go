@@ -47,11 +47,7 @@ func loadKeys(db *gorm.DB) ([]models.SigningKey, error) {
 	if err := db.Order("created_at, activate_at, id").Find(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := make([]models.SigningKey, len(rows))
-	for i, r := range rows {
-		out[i] = r.model()
-	}
-	return out, nil
+	return modelsOf[models.SigningKey](rows), nil
 }
 
 // UpdateKeys lets one writer at a time (across every instance) replace the

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/batonhq/baton/models/gormstore"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 // TestMigrationAddsRoles: users and sessions written by migration 4's
@@ -14,7 +14,7 @@ import (
 func TestMigrationAddsRoles(t *testing.T) {
 	for name, url := range map[string]func(t *testing.T) string{
 		"SQLite":   func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "v4.db") },
-		"Postgres": func(t *testing.T) string { return storetest.FreshSchema(t, storetest.PostgresURL(t)) },
+		"Postgres": func(t *testing.T) string { return gormtest.FreshSchema(t, gormtest.PostgresURL(t)) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx := t.Context()

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/batonhq/baton/models/gormstore"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
 )
 
@@ -33,7 +33,7 @@ func TestMigrationKeepsLegacySessions(t *testing.T) {
 		bytes string
 	}{
 		{"SQLite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "v6.db") }, `X'%x'`},
-		{"Postgres", func(t *testing.T) string { return storetest.FreshSchema(t, storetest.PostgresURL(t)) }, `'\x%x'`},
+		{"Postgres", func(t *testing.T) string { return gormtest.FreshSchema(t, gormtest.PostgresURL(t)) }, `'\x%x'`},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()
@@ -76,14 +76,14 @@ func TestMigrationKeepsLegacySessions(t *testing.T) {
 				t.Fatalf("migrate applied %d: %v", n, err)
 			}
 			clock := now
-			svc, err := oauth.NewService(s, noKeys{}, oauth.Options{Issuer: "https://i.test", AccessTokenTTL: time.Minute,
+			svc, err := oauth.NewServer(s, noKeys{}, oauth.Options{Issuer: "https://i.test", AccessTokenTTL: time.Minute,
 				RefreshIdleTTL: 24 * time.Hour, SessionMaxTTL: 72 * time.Hour, RefreshReuseGrace: 10 * time.Second,
 				RefreshKey: []byte("k-refresh-k-refresh-k-refresh-32")}, func() time.Time { return clock }, quietLog())
 			if err != nil {
 				t.Fatal(err)
 			}
 			refresh := func(tok string) (string, error) {
-				resp, err := svc.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token",
+				resp, err := svc.Tokens.Token(ctx, oauth.TokenRequest{GrantType: "refresh_token",
 					Client: oauth.ClientCredentials{ID: "c", Method: oauth.AuthNone}, RefreshToken: tok})
 				return resp.RefreshToken, err
 			}

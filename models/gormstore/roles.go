@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/batonhq/baton/models"
 )
@@ -15,11 +14,8 @@ import (
 func (s *Store) UpdateUserRoles(ctx context.Context, username string, fn func([]string) ([]string, error)) (models.User, error) {
 	var u userRow
 	err := s.transaction(ctx, func(tx *gorm.DB) error {
-		q := tx.Where("username = ?", username)
-		if s.dialect == dialectPostgres {
-			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-		}
-		if err := q.Take(&u).Error; err != nil {
+		var err error
+		if u, err = s.lockUser(tx, username); err != nil {
 			return err
 		}
 		roles, err := fn(strings.Fields(u.Roles))

@@ -6,21 +6,29 @@ import (
 	"github.com/batonhq/baton/models"
 )
 
-// rotatePostgres is the refresh hot path as one statement: a one-row
-// UPDATE of the session, like pgbench's, that applies only when the rules
-// (oauth's decideRefresh) would rotate. The token's generation and nonce
-// hash must be the session's; the session live, issued to the presenting
-// client, before its absolute limit and not idle; the user enabled. READ
-// COMMITTED re-checks the conditions against the newest committed row once
-// the row lock is taken, so of racing presentations of one generation
-// exactly one rotates; the others find no row and take the full path. None
-// of the columns it writes is indexed, so the update is HOT: no index
-// entry and, the old version being pruned from its page, no growth.
-// Alone it is one round trip and one transaction; under concurrency it goes
-// in a batch with the other waiting rotations (batch.go).
-const rotatePostgres = `UPDATE sessions s SET refresh_gen = s.refresh_gen + 1, rotated_at = $1, last_used_at = $1
-	WHERE s.id = $2 AND s.refresh_gen = $3 AND s.refresh_check = $4
-		AND s.ended_at IS NULL AND s.client_id = $5 AND s.expires_at > $1 AND s.last_used_at > $6
+// rotatePostgres is the refresh hot path: one UPDATE of the sessions a
+// batch of rotations names (batch.go), each row changed only where the
+// rules (oauth's decideRefresh) would rotate: the token's generation and
+// nonce hash must be the session's; the session live, issued to the
+// presenting client, before its absolute limit and not idle; the user
+// enabled. Each array holds one field of the rotations, in the order of
+// their sessions, each session at most once; a row comes back for each
+// session rotated. READ COMMITTED re-checks the conditions against the
+// newest committed row once the row lock is taken, so of racing
+// presentations of one generation exactly one rotates; the others find no
+// row and take the full path. None of the columns it writes is indexed, so
+// the update is HOT: no index entry and, the old version being pruned from
+// its page, no growth. One statement for the batch, not one per rotation,
+// because Postgres pays per statement (bind, executor start and end) more
+// than per row. The sessions are found by their key (id = ANY($1)), and
+// "live" is written coalesce(ended_at, 0) = 0, not ended_at IS NULL: the
+// latter lets the planner AND the key lookup with the partial index of
+// live sessions, and so read an index entry of every live session per
+// batch, when the table's statistics are missing (TestRotatePlanUsesPrimaryKey).
+const rotatePostgres = `UPDATE sessions s SET refresh_gen = s.refresh_gen + 1, rotated_at = r.at, last_used_at = r.at
+	FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::text[], $5::bigint[], $6::bigint[]) AS r(id, gen, chk, client_id, at, used_after)
+	WHERE s.id = ANY($1) AND s.id = r.id AND s.refresh_gen = r.gen AND s.refresh_check = r.chk
+		AND coalesce(s.ended_at, 0) = 0 AND s.client_id = r.client_id AND s.expires_at > r.at AND s.last_used_at > r.used_after
 		AND NOT (SELECT u.disabled FROM users u WHERE u.id = s.user_id)
 	RETURNING s.id, s.user_id, s.client_id, s.scope, s.created_at, s.expires_at, s.auth_time, s.refresh_gen, s.refresh_check`
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/models/gormstore"
-	"github.com/batonhq/baton/models/storetest"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 )
 
 // TestRotateLosesToCommittedRotation makes the race of two presentations
@@ -20,8 +20,8 @@ import (
 // generation and commits. It must then rotate nothing (READ COMMITTED
 // re-checks refresh_gen on the newest row) and leave the other's rotation.
 func TestRotateLosesToCommittedRotation(t *testing.T) {
-	url := storetest.FreshSchema(t, storetest.PostgresURL(t))
-	s := storetest.OpenPostgresAt(t, url)
+	url := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
+	s := gormtest.OpenPostgresAt(t, url)
 	seedSession(t, s)
 
 	ctx := t.Context()
@@ -95,7 +95,7 @@ func TestMigrationMovesSealedSuccessors(t *testing.T) {
 		bytes string // a byte-string literal of %x
 	}{
 		{"SQLite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "v3.db") }, `X'%x'`},
-		{"Postgres", func(t *testing.T) string { return storetest.FreshSchema(t, storetest.PostgresURL(t)) }, `'\x%x'`},
+		{"Postgres", func(t *testing.T) string { return gormtest.FreshSchema(t, gormtest.PostgresURL(t)) }, `'\x%x'`},
 	} {
 		t.Run(b.name, func(t *testing.T) {
 			ctx := t.Context()

@@ -87,8 +87,7 @@ func (s *Store) CreateSession(ctx context.Context, sess models.Session, maxPerUs
 			return nil
 		}
 		ended = live[maxPerUser-1:]
-		return tx.Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id IN ? AND ended_at IS NULL`,
-			int64(row.CreatedAt), models.EndReplaced, ended).Error
+		return endSessions(tx, int64(row.CreatedAt), models.EndReplaced, "id IN ?", ended).Error
 	})
 	if err != nil {
 		return nil, err
@@ -116,6 +115,7 @@ func (s *Store) Session(ctx context.Context, id string) (models.Session, error) 
 
 // CurrentRefreshTokens returns the current refresh token of a live
 // session: its generation, or (a legacy session) its unspent legacy tokens.
+// Only tests read it (storetest.Store); it is no part of models.Store.
 func (s *Store) CurrentRefreshTokens(ctx context.Context, sessionID string) ([]models.RefreshToken, error) {
 	sess, err := s.Session(ctx, sessionID)
 	switch {
@@ -134,11 +134,7 @@ func (s *Store) CurrentRefreshTokens(ctx context.Context, sessionID string) ([]m
 	if err := s.db.WithContext(ctx).Where("session_id = ? AND spent_at IS NULL", sessionID).Find(&rows).Error; err != nil {
 		return nil, translate(err)
 	}
-	out := make([]models.RefreshToken, len(rows))
-	for i, r := range rows {
-		out[i] = r.model()
-	}
-	return out, nil
+	return modelsOf[models.RefreshToken](rows), nil
 }
 
 // ForgetSuccessors drops the sealed successors of legacy tokens spent
@@ -290,8 +286,7 @@ func (s *Store) applyRefresh(tx *gorm.DB, st models.RefreshState, c models.Refre
 		}
 	}
 	if c.End != nil {
-		return tx.Exec(`UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL`,
-			int64(toMicros(c.End.At)), c.End.Reason, st.Session.ID).Error
+		return endSessions(tx, int64(toMicros(c.End.At)), c.End.Reason, "id = ?", st.Session.ID).Error
 	}
 	if !c.Rotate && !c.LastUsedAt.IsZero() {
 		return tx.Exec(`UPDATE sessions SET last_used_at = ? WHERE id = ?`, int64(toMicros(c.LastUsedAt)), st.Session.ID).Error

@@ -137,9 +137,6 @@ func (s *Store) Close() error {
 	return s.sqlDB.Close()
 }
 
-// Dialect returns "sqlite" or "postgres".
-func (s *Store) Dialect() string { return s.dialect }
-
 // maxAttempts bounds retries of serialization failures and deadlocks.
 const maxAttempts = 8
 
@@ -230,4 +227,16 @@ func unavailable(err error) bool {
 // maintenance such as creating a schema).
 func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
 	return translate(s.db.WithContext(ctx).Exec(sql, args...).Error)
+}
+
+// modelRow is a table's row type, which converts to its models type M.
+type modelRow[M any] interface{ model() M }
+
+// modelsOf converts rows read from a table to their models type.
+func modelsOf[M any, R modelRow[M]](rows []R) []M {
+	out := make([]M, len(rows))
+	for i, r := range rows {
+		out[i] = r.model()
+	}
+	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -19,19 +18,20 @@ import (
 
 	"github.com/batonhq/baton/models"
 	"github.com/batonhq/baton/models/gormstore"
+	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/models/storetest"
 )
 
 func TestConformance(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T) models.Store { return b.Open(t) })
+			storetest.Run(t, func(t *testing.T) storetest.Store { return b.Open(t) })
 		})
 	}
 }
 
 func TestMigrateIsRepeatable(t *testing.T) {
-	for _, b := range storetest.Backends() {
+	for _, b := range gormtest.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			s := b.Open(t) // migrated once already
 			n, err := s.Migrate(t.Context())
@@ -43,7 +43,7 @@ func TestMigrateIsRepeatable(t *testing.T) {
 }
 
 func TestConcurrentMigratePostgres(t *testing.T) {
-	url := storetest.FreshSchema(t, storetest.PostgresURL(t))
+	url := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
 	var wg sync.WaitGroup
 	applied := make([]int, 4)
 	errs := make([]error, 4)
@@ -74,7 +74,7 @@ func TestConcurrentMigratePostgres(t *testing.T) {
 }
 
 func TestSQLitePragmas(t *testing.T) {
-	s := storetest.OpenSQLite(t)
+	s := gormtest.OpenSQLite(t)
 	for pragma, want := range map[string]string{"journal_mode": "wal", "foreign_keys": "1", "busy_timeout": "10000", "synchronous": "1"} {
 		got, err := s.Pragma(t.Context(), pragma)
 		if err != nil || !strings.EqualFold(got, want) {
@@ -115,7 +115,7 @@ func FuzzDatabaseURL(f *testing.F) {
 	})
 }
 
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // BenchmarkRotate measures the refresh rotation in the store: each parallel
 // worker rotates its own session's chain, always presenting the newest
@@ -141,7 +141,7 @@ func BenchmarkRotate(b *testing.B) {
 			})
 		},
 	}
-	for _, be := range storetest.Backends() {
+	for _, be := range gormtest.Backends() {
 		for _, path := range []string{"OneStep", "FullRules"} {
 			b.Run(be.Name+"/"+path, func(b *testing.B) {
 				s := be.Open(b)

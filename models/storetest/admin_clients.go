@@ -13,7 +13,7 @@ import (
 )
 
 // testClientsList: clients come in id order, in keyset pages.
-func testClientsList(t *testing.T, s models.Store) {
+func testClientsList(t *testing.T, s Store) {
 	ctx := t.Context()
 	if got, err := s.Clients(ctx, "", 10); err != nil || len(got) != 0 {
 		t.Fatalf("empty store: %v, %v", got, err)
@@ -49,7 +49,7 @@ func testClientsList(t *testing.T, s models.Store) {
 
 // testUpdateClient: UpdateClient stores what fn returns except the id,
 // Public and CreatedAt, and nothing when fn fails.
-func testUpdateClient(t *testing.T, s models.Store) {
+func testUpdateClient(t *testing.T, s Store) {
 	ctx := t.Context()
 	orig := models.Client{ID: "c1", SecretHash: "h1", Grants: []string{"password"}, Scopes: []string{"read"}, CreatedAt: t0}
 	if err := s.CreateClient(ctx, orig); err != nil {
@@ -101,7 +101,7 @@ func testUpdateClient(t *testing.T, s models.Store) {
 
 // testUpdateClientParallel: concurrent updates of one client each see the
 // previous one's result (no lost update).
-func testUpdateClientParallel(t *testing.T, s models.Store) {
+func testUpdateClientParallel(t *testing.T, s Store) {
 	ctx := t.Context()
 	if err := s.CreateClient(ctx, models.Client{ID: "c1", Public: true, Grants: []string{"password"}, CreatedAt: t0}); err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func testUpdateClientParallel(t *testing.T, s models.Store) {
 // testDeleteClient: the client goes with its sessions (and with them the
 // refresh tokens they name), codes and consents; another client's are
 // untouched.
-func testDeleteClient(t *testing.T, s models.Store) {
+func testDeleteClient(t *testing.T, s Store) {
 	ctx := t.Context()
 	sess, _ := seed(t, s) // u1, c1, s1 at generation 1
 	if err := s.CreateClient(ctx, models.Client{ID: "c2", Public: true, Grants: []string{"password"}, CreatedAt: t0}); err != nil {

@@ -13,7 +13,7 @@ import (
 
 // testUsersList: Users pages by username in byte order, whatever the
 // database's collation, and an after that names no user still pages.
-func testUsersList(t *testing.T, s models.Store) {
+func testUsersList(t *testing.T, s Store) {
 	ctx := t.Context()
 	names := []string{"bob", "Zed", "alice", "carol", "émile", "Bob"}
 	for i, n := range names {
@@ -59,7 +59,7 @@ func testUsersList(t *testing.T, s models.Store) {
 // testUpdateUser: UpdateUser stores the password hash, roles and disabled
 // flag fn returns, keeps the identity, ends the sessions only when asked,
 // and writes nothing when fn fails.
-func testUpdateUser(t *testing.T, s models.Store) {
+func testUpdateUser(t *testing.T, s Store) {
 	ctx := t.Context()
 	sess, _ := seed(t, s)
 	u, n, err := s.UpdateUser(ctx, "alice", func(u models.User) (models.User, *models.SessionEnd, error) {
@@ -110,7 +110,7 @@ func testUpdateUser(t *testing.T, s models.Store) {
 
 // testDeleteUser: DeleteUser removes the user with its sessions, their
 // tokens, its codes and consents, and leaves other users alone.
-func testDeleteUser(t *testing.T, s models.Store) {
+func testDeleteUser(t *testing.T, s Store) {
 	ctx := t.Context()
 	code := seedCode(t, s, "code1") // alice (u1), c1, session s1 with rt1
 	if err := s.AddConsent(ctx, "u1", "c1", []string{"read"}, t0); err != nil {
@@ -156,7 +156,7 @@ func testDeleteUser(t *testing.T, s models.Store) {
 // per-user limit) racing the deletion of their user leave no session or
 // refresh token of the deleted user behind: each login either commits
 // before the delete, and is deleted with the user, or fails.
-func testDeleteUserRacesLogins(t *testing.T, s models.Store) {
+func testDeleteUserRacesLogins(t *testing.T, s Store) {
 	ctx := t.Context()
 	seed(t, s)
 	const n = 24

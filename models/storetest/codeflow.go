@@ -12,10 +12,10 @@ import (
 )
 
 // runCodeFlow runs the cases of the authorization code flow (SPEC §6).
-func runCodeFlow(t *testing.T, open func(t *testing.T) models.Store) {
+func runCodeFlow(t *testing.T, open func(t *testing.T) Store) {
 	for _, tc := range []struct {
 		name string
-		run  func(*testing.T, models.Store)
+		run  func(*testing.T, Store)
 	}{
 		{"ClientRedirectURIs", testClientRedirectURIs},
 		{"SessionAuthTime", testSessionAuthTime},
@@ -29,7 +29,7 @@ func runCodeFlow(t *testing.T, open func(t *testing.T) models.Store) {
 	}
 }
 
-func testClientRedirectURIs(t *testing.T, s models.Store) {
+func testClientRedirectURIs(t *testing.T, s Store) {
 	ctx := t.Context()
 	c := models.Client{ID: "spa", Public: true, Grants: []string{"authorization_code", "refresh_token"}, CreatedAt: t0,
 		RedirectURIs:   []string{"https://app.example/cb", "http://127.0.0.1/cb"},
@@ -62,7 +62,7 @@ func testClientRedirectURIs(t *testing.T, s models.Store) {
 	}
 }
 
-func testSessionAuthTime(t *testing.T, s models.Store) {
+func testSessionAuthTime(t *testing.T, s Store) {
 	sess, _ := seed(t, s)
 	if got, err := s.Session(t.Context(), sess.ID); err != nil || !got.AuthTime.IsZero() {
 		t.Fatalf("session without auth_time: %+v, %v", got, err)
@@ -80,7 +80,7 @@ func testSessionAuthTime(t *testing.T, s models.Store) {
 }
 
 // seedCode stores a user, a client and one unspent code.
-func seedCode(t *testing.T, s models.Store, code string) models.AuthorizationCode {
+func seedCode(t *testing.T, s Store, code string) models.AuthorizationCode {
 	t.Helper()
 	seed(t, s)
 	c := models.AuthorizationCode{Hash: hash(code), ClientID: "c1", UserID: "u1", RedirectURI: "https://app.example/cb",
@@ -92,7 +92,7 @@ func seedCode(t *testing.T, s models.Store, code string) models.AuthorizationCod
 	return c
 }
 
-func testCodeRedeem(t *testing.T, s models.Store) {
+func testCodeRedeem(t *testing.T, s Store) {
 	ctx := t.Context()
 	c := seedCode(t, s, "code1")
 	if _, err := s.RedeemAuthorizationCode(ctx, hash("nope"), t0, "sx"); !errors.Is(err, models.ErrNotFound) {
@@ -126,7 +126,7 @@ func testCodeRedeem(t *testing.T, s models.Store) {
 
 // testCodeRedeemParallel: 50 redemptions of one code, exactly one wins and
 // every loser learns the winner's session.
-func testCodeRedeemParallel(t *testing.T, s models.Store) {
+func testCodeRedeemParallel(t *testing.T, s Store) {
 	c := seedCode(t, s, "race")
 	const n = 50
 	var wg sync.WaitGroup
@@ -165,7 +165,7 @@ func testCodeRedeemParallel(t *testing.T, s models.Store) {
 	}
 }
 
-func testCodePurge(t *testing.T, s models.Store) {
+func testCodePurge(t *testing.T, s Store) {
 	ctx := t.Context()
 	c := seedCode(t, s, "old")
 	young := c
@@ -185,7 +185,7 @@ func testCodePurge(t *testing.T, s models.Store) {
 	}
 }
 
-func testConsent(t *testing.T, s models.Store) {
+func testConsent(t *testing.T, s Store) {
 	ctx := t.Context()
 	seed(t, s)
 	if got, err := s.Consent(ctx, "u1", "c1"); err != nil || len(got) != 0 {
@@ -204,7 +204,7 @@ func testConsent(t *testing.T, s models.Store) {
 }
 
 // testConsentParallel: concurrent consents of one user and client lose no scope.
-func testConsentParallel(t *testing.T, s models.Store) {
+func testConsentParallel(t *testing.T, s Store) {
 	seed(t, s)
 	const n = 20
 	var wg sync.WaitGroup

@@ -4,13 +4,11 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/batonhq/baton/models"
 )
 
 // testRevokedTokens: a revoked jti is remembered until its expiry, a second
 // revocation is harmless, and the purge forgets expired ones in batches.
-func testRevokedTokens(t *testing.T, s models.Store) {
+func testRevokedTokens(t *testing.T, s Store) {
 	ctx := t.Context()
 	for jti, exp := range map[string]time.Time{"a": t0, "b": t0.Add(time.Minute), "c": t0.Add(time.Hour)} {
 		if err := s.RevokeAccessToken(ctx, jti, exp); err != nil {
@@ -41,7 +39,7 @@ func testRevokedTokens(t *testing.T, s models.Store) {
 
 // testRevokeParallel: 30 simultaneous revocations of one token (a client
 // retrying, several instances) all succeed and leave one revocation.
-func testRevokeParallel(t *testing.T, s models.Store) {
+func testRevokeParallel(t *testing.T, s Store) {
 	const n = 30
 	var wg sync.WaitGroup
 	errs := make([]error, n)

@@ -12,7 +12,7 @@ import (
 
 // testRoles: roles are stored with the user, read back by every user
 // lookup (SessionWithUser included), and changed only by UpdateUserRoles.
-func testRoles(t *testing.T, s models.Store) {
+func testRoles(t *testing.T, s Store) {
 	ctx := t.Context()
 	sess, _ := seed(t, s) // alice, no roles
 	if err := s.CreateUser(ctx, models.User{ID: "u2", Username: "root", PasswordHash: "h", Roles: []string{"admin"}, CreatedAt: t0}); err != nil {
@@ -50,7 +50,7 @@ func testRoles(t *testing.T, s models.Store) {
 }
 
 // testRolesParallel: concurrent updates of one user's roles lose none.
-func testRolesParallel(t *testing.T, s models.Store) {
+func testRolesParallel(t *testing.T, s Store) {
 	seed(t, s)
 	const n = 20
 	var wg sync.WaitGroup

@@ -19,7 +19,7 @@ func rotation(sid string, gen int64, now time.Time) models.Rotation {
 
 // rotateAny rotates gen in one step, or with the full path when the store
 // has no fast path or it did not apply; it reports whether gen rotated.
-func rotateAny(t *testing.T, s models.Store, r models.Rotation) (bool, error) {
+func rotateAny(t *testing.T, s Store, r models.Rotation) (bool, error) {
 	if _, ok, err := s.RotateRefresh(t.Context(), r); err != nil || ok {
 		return ok, err
 	}
@@ -34,7 +34,7 @@ func rotateAny(t *testing.T, s models.Store, r models.Rotation) (bool, error) {
 	return rotated, err
 }
 
-func testRotateOneStep(t *testing.T, s models.Store) {
+func testRotateOneStep(t *testing.T, s Store) {
 	sess, _ := seed(t, s)
 	ctx := t.Context()
 	now := t0.Add(time.Minute)
@@ -69,7 +69,7 @@ func testRotateOneStep(t *testing.T, s models.Store) {
 
 // testRotateRefused checks every condition of the one-step rotation: each
 // refusal is false and changes nothing.
-func testRotateRefused(t *testing.T, s models.Store) {
+func testRotateRefused(t *testing.T, s Store) {
 	sess, _ := seed(t, s)
 	ctx := t.Context()
 	now := t0.Add(time.Minute)
@@ -130,7 +130,7 @@ func testRotateRefused(t *testing.T, s models.Store) {
 // testRotateParallel races 100 one-step rotations and 100 full-rules
 // rotations of one generation: exactly one wins, none fails, and the
 // session is at the next generation.
-func testRotateParallel(t *testing.T, s models.Store) {
+func testRotateParallel(t *testing.T, s Store) {
 	sess, _ := seed(t, s)
 	const n = 200
 	var wg sync.WaitGroup
@@ -172,7 +172,7 @@ func testRotateParallel(t *testing.T, s models.Store) {
 
 // testRotateChainsParallel runs many sessions' chains at once, each worker
 // always presenting its newest generation: no refusal and no error.
-func testRotateChainsParallel(t *testing.T, s models.Store) {
+func testRotateChainsParallel(t *testing.T, s Store) {
 	seed(t, s)
 	const workers, steps = 16, 25
 	var wg sync.WaitGroup
@@ -202,7 +202,7 @@ func testRotateChainsParallel(t *testing.T, s models.Store) {
 
 // testRotateEndRace races one-step rotations along the chain with the
 // session's revocation: the session ends, and no rotation follows the end.
-func testRotateEndRace(t *testing.T, s models.Store) {
+func testRotateEndRace(t *testing.T, s Store) {
 	sess, _ := seed(t, s)
 	var wg sync.WaitGroup
 	var last atomic.Int64

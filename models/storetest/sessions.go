@@ -11,7 +11,7 @@ import (
 )
 
 // addSession stores another session of user u1 and client c1 (seed first).
-func addSession(t *testing.T, s models.Store, id string, created time.Time, maxPerUser int) []string {
+func addSession(t *testing.T, s Store, id string, created time.Time, maxPerUser int) []string {
 	t.Helper()
 	ended, err := s.CreateSession(t.Context(),
 		models.Session{ID: id, UserID: "u1", ClientID: "c1", Scope: "read", CreatedAt: created, LastUsedAt: created, ExpiresAt: created.Add(time.Hour),
@@ -22,7 +22,7 @@ func addSession(t *testing.T, s models.Store, id string, created time.Time, maxP
 	return ended
 }
 
-func testDisableUser(t *testing.T, s models.Store) {
+func testDisableUser(t *testing.T, s Store) {
 	sess, _ := seed(t, s)
 	addSession(t, s, "s2", t0.Add(time.Second), 0)
 	u, n, err := s.DisableUser(t.Context(), "alice", t0.Add(time.Minute))
@@ -43,7 +43,7 @@ func testDisableUser(t *testing.T, s models.Store) {
 	}
 }
 
-func testSessionLists(t *testing.T, s models.Store) {
+func testSessionLists(t *testing.T, s Store) {
 	seed(t, s)
 	for i := 1; i <= 6; i++ {
 		addSession(t, s, fmt.Sprintf("s%d", i+1), t0.Add(time.Duration(i)*time.Second), 0)
@@ -76,7 +76,7 @@ func testSessionLists(t *testing.T, s models.Store) {
 	}
 }
 
-func testEndSessions(t *testing.T, s models.Store) {
+func testEndSessions(t *testing.T, s Store) {
 	seed(t, s)
 	addSession(t, s, "s2", t0, 0)
 	addSession(t, s, "s3", t0, 0)
@@ -101,7 +101,7 @@ func testEndSessions(t *testing.T, s models.Store) {
 
 // testMaxSessionsParallel: 50 concurrent logins of one user with a limit of
 // 3 leave exactly 3 live sessions, the others ended as replaced.
-func testMaxSessionsParallel(t *testing.T, s models.Store) {
+func testMaxSessionsParallel(t *testing.T, s Store) {
 	seed(t, s)
 	const n, limit = 50, 3
 	var wg sync.WaitGroup
@@ -140,7 +140,7 @@ func testMaxSessionsParallel(t *testing.T, s models.Store) {
 	}
 }
 
-func testExpireAndPurge(t *testing.T, s models.Store) {
+func testExpireAndPurge(t *testing.T, s Store) {
 	seed(t, s) // s1: created t0, expires t0+1h
 	ctx := t.Context()
 	if err := s.UseRefresh(ctx, key("s1"), rotateOrReplay(1, t0.Add(55*time.Minute))); err != nil {

@@ -1,3 +1,6 @@
+// Package storetest is the conformance suite every models.Store must pass.
+// It knows no implementation: each backend's tests call Run with a function
+// that opens a fresh store of its own. Only tests import it.
 package storetest
 
 import (
@@ -17,11 +20,21 @@ import (
 	"github.com/batonhq/baton/models"
 )
 
+// Store is a models.Store with the reads the suite checks its effects by,
+// which the product never needs.
+type Store interface {
+	models.Store
+	// CurrentRefreshTokens returns the current refresh token of a live
+	// session (Generation in SessionID's RefreshGen; a legacy session: its
+	// unspent legacy tokens); none for an ended session.
+	CurrentRefreshTokens(ctx context.Context, sessionID string) ([]models.RefreshToken, error)
+}
+
 // Run runs the conformance suite; open returns a fresh, empty store.
-func Run(t *testing.T, open func(t *testing.T) models.Store) {
+func Run(t *testing.T, open func(t *testing.T) Store) {
 	for _, tc := range []struct {
 		name string
-		run  func(*testing.T, models.Store)
+		run  func(*testing.T, Store)
 	}{
 		{"Users", testUsers},
 		{"Clients", testClients},
@@ -81,7 +94,7 @@ func randomHash() []byte {
 }
 
 // seed stores a user, a client and a session with one refresh token.
-func seed(t *testing.T, s models.Store) (models.Session, models.RefreshToken) {
+func seed(t *testing.T, s Store) (models.Session, models.RefreshToken) {
 	t.Helper()
 	ctx := t.Context()
 	if err := s.CreateUser(ctx, models.User{ID: "u1", Username: "alice", PasswordHash: "h", CreatedAt: t0}); err != nil {
@@ -98,7 +111,7 @@ func seed(t *testing.T, s models.Store) (models.Session, models.RefreshToken) {
 	return sess, models.RefreshToken{SessionID: "s1", Generation: 1, CreatedAt: t0}
 }
 
-func testUsers(t *testing.T, s models.Store) {
+func testUsers(t *testing.T, s Store) {
 	ctx := t.Context()
 	u := models.User{ID: "u1", Username: "alice", PasswordHash: "$argon2id$x", CreatedAt: t0}
 	if err := s.CreateUser(ctx, u); err != nil {
@@ -124,7 +137,7 @@ func testUsers(t *testing.T, s models.Store) {
 	}
 }
 
-func testClients(t *testing.T, s models.Store) {
+func testClients(t *testing.T, s Store) {
 	ctx := t.Context()
 	for _, c := range []models.Client{
 		{ID: "public", Public: true, Grants: []string{"password", "refresh_token"}, Scopes: []string{"read", "write"}, CreatedAt: t0},
@@ -150,7 +163,7 @@ func testClients(t *testing.T, s models.Store) {
 	}
 }
 
-func testSessions(t *testing.T, s models.Store) {
+func testSessions(t *testing.T, s Store) {
 	sess, tok := seed(t, s)
 	got, err := s.Session(t.Context(), sess.ID)
 	if err != nil {
@@ -180,7 +193,7 @@ func testSessions(t *testing.T, s models.Store) {
 	}
 }
 
-func testTimes(t *testing.T, s models.Store) {
+func testTimes(t *testing.T, s Store) {
 	sess, _ := seed(t, s)
 	local := time.FixedZone("UTC+5", 5*3600)
 	err := s.UseRefresh(t.Context(), key("s1"), func(st models.RefreshState) (models.RefreshChange, error) {
@@ -217,7 +230,7 @@ func rotateOrReplay(gen int64, now time.Time) func(models.RefreshState) (models.
 	}
 }
 
-func testRefreshRotate(t *testing.T, s models.Store) {
+func testRefreshRotate(t *testing.T, s Store) {
 	sess, _ := seed(t, s)
 	ctx := t.Context()
 	now := t0.Add(time.Minute)
@@ -246,7 +259,7 @@ func testRefreshRotate(t *testing.T, s models.Store) {
 	}
 }
 
-func testRefreshUnknown(t *testing.T, s models.Store) {
+func testRefreshUnknown(t *testing.T, s Store) {
 	seed(t, s)
 	called := false
 	for _, k := range []models.RefreshKey{key("nope"), {LegacyHash: hash("nope")}} {
@@ -260,7 +273,7 @@ func testRefreshUnknown(t *testing.T, s models.Store) {
 	}
 }
 
-func testRefreshCommitOnError(t *testing.T, s models.Store) {
+func testRefreshCommitOnError(t *testing.T, s Store) {
 	sess, _ := seed(t, s)
 	refused := errors.New("refused")
 	err := s.UseRefresh(t.Context(), key(sess.ID), func(models.RefreshState) (models.RefreshChange, error) {
@@ -278,7 +291,7 @@ func testRefreshCommitOnError(t *testing.T, s models.Store) {
 // testRefreshParallel: 200 presentations of generation 1 race under the
 // session's lock; exactly one sees it current and rotates, every other
 // sees generation 2 (the grace replay's view).
-func testRefreshParallel(t *testing.T, s models.Store) {
+func testRefreshParallel(t *testing.T, s Store) {
 	sess, _ := seed(t, s)
 	const n = 200
 	var wg sync.WaitGroup
@@ -321,7 +334,7 @@ func testRefreshParallel(t *testing.T, s models.Store) {
 
 // testRefreshEndRace races rotations along the chain with one reuse
 // decision: however they interleave, the session ends up ended.
-func testRefreshEndRace(t *testing.T, s models.Store) {
+func testRefreshEndRace(t *testing.T, s Store) {
 	sess, _ := seed(t, s)
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -354,7 +367,7 @@ func testRefreshEndRace(t *testing.T, s models.Store) {
 
 // testConstantRows refreshes one session 2,000 times: what the store keeps
 // of it (its rows, their bytes where the store can tell) does not grow.
-func testConstantRows(t *testing.T, s models.Store) {
+func testConstantRows(t *testing.T, s Store) {
 	sess, _ := seed(t, s)
 	sizer, _ := s.(interface {
 		SessionFootprint(ctx context.Context, id string) (rows int64, bytes int64, err error)
@@ -408,7 +421,7 @@ func signingKey(id, state string) models.SigningKey {
 		SealedKey: []byte("sealed-" + id), CreatedAt: t0, ActivateAt: t0.Add(time.Hour)}
 }
 
-func testKeys(t *testing.T, s models.Store) {
+func testKeys(t *testing.T, s Store) {
 	ctx := t.Context()
 	if ks, err := s.SigningKeys(ctx); err != nil || len(ks) != 0 {
 		t.Fatalf("fresh store has keys %v, %v", ks, err)
@@ -450,7 +463,7 @@ func testKeys(t *testing.T, s models.Store) {
 
 // testKeysParallel: 20 writers each add a key named after the count they
 // read; with one writer at a time no name repeats and none is lost.
-func testKeysParallel(t *testing.T, s models.Store) {
+func testKeysParallel(t *testing.T, s Store) {
 	const n = 20
 	var wg sync.WaitGroup
 	errs := make([]error, n)

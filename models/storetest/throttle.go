@@ -11,7 +11,7 @@ import (
 
 // peekFailures reads the records of keys through a reservation that is
 // always refused, so that nothing changes.
-func peekFailures(t *testing.T, s models.Store, keys ...string) map[string]models.LoginFailure {
+func peekFailures(t *testing.T, s Store, keys ...string) map[string]models.LoginFailure {
 	t.Helper()
 	out := map[string]models.LoginFailure{}
 	d, err := s.ReserveLoginAttempt(t.Context(), keys, t0, time.Hour, func(rs []models.LoginFailure) time.Duration {
@@ -29,7 +29,7 @@ func peekFailures(t *testing.T, s models.Store, keys ...string) map[string]model
 
 // testReserveLogin: a reservation counts under every key before the
 // attempt; a refused one counts nothing; a stale count starts again.
-func testReserveLogin(t *testing.T, s models.Store) {
+func testReserveLogin(t *testing.T, s Store) {
 	ctx := t.Context()
 	keys := []string{"user:alice", "addr:192.0.2.1"}
 	atMost := func(n int) func([]models.LoginFailure) time.Duration {
@@ -74,7 +74,7 @@ func testReserveLogin(t *testing.T, s models.Store) {
 
 // testReleaseLogin: a success clears its username and takes its attempt
 // back off the address.
-func testReleaseLogin(t *testing.T, s models.Store) {
+func testReleaseLogin(t *testing.T, s Store) {
 	ctx := t.Context()
 	allow := func([]models.LoginFailure) time.Duration { return 0 }
 	for _, keys := range [][]string{{"user:alice", "addr:a"}, {"user:bob", "addr:a"}, {"user:bob", "addr:b"}} {
@@ -96,7 +96,7 @@ func testReleaseLogin(t *testing.T, s models.Store) {
 
 // testReserveLoginParallel races 100 reservations of one username (and
 // one address): exactly the allowed number pass.
-func testReserveLoginParallel(t *testing.T, s models.Store) {
+func testReserveLoginParallel(t *testing.T, s Store) {
 	const allowed = 7
 	var passed, waited atomic.Int64
 	var wg sync.WaitGroup

@@ -31,7 +31,7 @@ type Failure struct {
 // Authorize checks the request's bearer token and required scopes. It
 // returns the claims, or the Failure to answer with.
 func (v *Verifier) Authorize(r *http.Request, scopes ...string) (*Claims, *Failure) {
-	token, ok := bearer(r.Header.Get("Authorization"))
+	token, ok := BearerToken(r.Header.Get("Authorization"))
 	if !ok {
 		return nil, &Failure{Status: http.StatusUnauthorized, Header: `Bearer realm="` + v.cfg.Audience + `"`}
 	}
@@ -90,7 +90,10 @@ func (v *Verifier) Middleware(scopes ...string) func(http.Handler) http.Handler 
 	}
 }
 
-func bearer(header string) (string, bool) {
+// BearerToken returns the token of an "Authorization: Bearer <token>"
+// header (RFC 6750 §2.1; the scheme is case-insensitive), and whether the
+// header holds one.
+func BearerToken(header string) (string, bool) {
 	scheme, token, ok := strings.Cut(header, " ")
 	token = strings.TrimSpace(token)
 	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""

@@ -1,7 +1,12 @@
 // Package oauth holds baton's protocol rules: the grants of the token
 // endpoint (RFC 6749), refresh-token rotation with reuse detection, sessions
 // and RFC 9068 access tokens. It knows nothing of HTTP or of the database
-// driver: handlers parse requests into its types, and models.Store persists.
+// driver: handlers parse requests into its types, and a store (each type
+// declares the methods it needs, store.go) persists. The work is split by
+// job: Tokens (the token endpoint, introspection, revocation, userinfo and
+// bearer tokens), Authorizations (the authorization code flow's pages),
+// Admin (users, clients, roles and sessions, for the admin API and the CLI)
+// and Maintenance (expiry and purges); they share one Shared.
 package oauth
 
 import (
@@ -9,8 +14,6 @@ import (
 	"errors"
 	"log/slog"
 	"time"
-
-	"github.com/batonhq/baton/models"
 )
 
 // Signer signs a JWS payload with the current signing key, setting the "typ"
@@ -56,15 +59,16 @@ type Options struct {
 	RefreshKey []byte
 }
 
-// Service implements the token endpoint's grants and the account operations
-// of the CLI. It is safe for concurrent use.
-type Service struct {
-	store    models.Store
-	signer   Signer
-	verifier Verifier
+// shared holds what the oauth types share, built once by NewShared and
+// shared by pointer: the options, clock and logger, the password hasher,
+// the client and origin caches, the login throttle and the page and
+// refresh-token keys.
+type shared struct {
+	users    UserStore // the logins of the password grant and of the login page
 	hasher   *Hasher
 	clients  *clientCache
-	origins  originCache
+	origins  *originCache
+	throttle *throttle
 	opts     Options
 	pageKey  []byte
 	// refreshKey mints and verifies refresh tokens.
@@ -73,15 +77,24 @@ type Service struct {
 	log        *slog.Logger
 }
 
+// Shared is what Tokens, Authorizations, Admin and Maintenance share; build
+// it once with NewShared and hand the same one to each. It is safe for
+// concurrent use.
+type Shared struct{ sh *shared }
+
+// Hasher returns the password hasher (cmd sizes its memory and reports its
+// queue).
+func (s *Shared) Hasher() *Hasher { return s.sh.hasher }
+
 // Keys signs access tokens and verifies the ones presented back to baton.
 type Keys interface {
 	Signer
 	Verifier
 }
 
-// NewService returns a Service. keys may be nil for a Service used only for
-// account operations (AddUser, AddClient).
-func NewService(store models.Store, keys Keys, opts Options, now func() time.Time, log *slog.Logger) (*Service, error) {
+// NewShared checks opts, fills in their defaults and builds the shared
+// pieces on store.
+func NewShared(store SharedStore, opts Options, now func() time.Time, log *slog.Logger) (*Shared, error) {
 	if opts.Audience == "" {
 		opts.Audience = opts.Issuer
 	}
@@ -106,19 +119,15 @@ func NewService(store models.Store, keys Keys, opts Options, now func() time.Tim
 	if err != nil {
 		return nil, err
 	}
-	svc := &Service{store: store, hasher: h, clients: newClientCache(), opts: opts, now: now, log: log, pageKey: opts.PageKey}
-	if len(svc.pageKey) == 0 {
-		svc.pageKey = []byte(newOpaque(32))
+	th := &throttle{store: store, now: now, log: log, metrics: opts.Metrics}
+	sh := &shared{users: store, hasher: h, throttle: th, opts: opts, now: now, log: log, pageKey: opts.PageKey,
+		clients: newClientCache(store, h, th, log), origins: &originCache{store: store}}
+	if len(sh.pageKey) == 0 {
+		sh.pageKey = []byte(newOpaque(32))
 	}
-	svc.refreshKey = opts.RefreshKey
-	if len(svc.refreshKey) == 0 {
-		svc.refreshKey = newNonce()
+	sh.refreshKey = opts.RefreshKey
+	if len(sh.refreshKey) == 0 {
+		sh.refreshKey = newNonce()
 	}
-	if keys != nil {
-		svc.signer, svc.verifier = keys, keys
-	}
-	return svc, nil
+	return &Shared{sh: sh}, nil
 }
-
-// Hasher returns the service's password hasher.
-func (s *Service) Hasher() *Hasher { return s.hasher }

@@ -1,14 +1,13 @@
-// Package storetest is the conformance suite every models.Store must pass,
-// and the helpers that give tests a fresh store on SQLite or Postgres.
-// Only tests import it.
-package storetest
+// Package gormtest gives tests a fresh, migrated gormstore on SQLite or
+// Postgres (BATON_TEST_DATABASE_URL), and the Postgres scratch schemas and
+// databases they run in. Only tests import it.
+package gormtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -30,7 +29,7 @@ func Backends() []Backend {
 	return []Backend{{"SQLite", OpenSQLite}, {"Postgres", OpenPostgres}}
 }
 
-func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // OpenSQLite returns a migrated store on a file in t.TempDir().
 func OpenSQLite(t testing.TB) *gormstore.Store {

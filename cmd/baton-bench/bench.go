@@ -15,15 +15,18 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fastjson"
 )
 
-// benchCmd is the load tool: it drives a running baton and prints
-// throughput, latency percentiles and errors by status.
+// benchCmd is the command line of the load tool: it drives a running baton
+// and prints throughput, latency percentiles and errors by status.
 type benchCmd struct {
 	URL         string        `default:"http://127.0.0.1:8080" help:"baton's base URL."`
 	Mode        string        `required:"" enum:"password,refresh,codeflow,client_credentials,jwks,introspect" help:"What to drive: password, refresh, codeflow (authorize, login page, code, token), client_credentials, jwks or introspect."`
@@ -38,6 +41,7 @@ type benchCmd struct {
 	PassStdin   bool          `name:"password-stdin" help:"Read the password from the next line of stdin."`
 	Baseline    bool          `help:"Also measure a trivial net/http handler answering the same bytes (jwks, client_credentials)."`
 	AllowRemote bool          `name:"allow-remote" help:"Allow a non-loopback URL."`
+	CPUProfile  string        `name:"cpuprofile" hidden:"" type:"path" help:"Write the load tool's own CPU profile to this file (go tool pprof)."`
 }
 
 // benchResult is the final, machine-readable line.
@@ -88,6 +92,13 @@ func (c *benchCmd) Run(e *env) error {
 			return err
 		}
 	}
+	if c.CPUProfile != "" {
+		stop, err := startCPUProfile(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	l := &loader{cmd: c, base: u, secret: secret, password: password}
 	res, err := l.run(e.ctx)
 	if err != nil {
@@ -105,6 +116,19 @@ func (c *benchCmd) Run(e *env) error {
 	line, _ := json.Marshal(res)
 	fmt.Fprintln(e.stdout, string(line))
 	return nil
+}
+
+// startCPUProfile profiles the load tool itself until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func readLine(r *bufio.Reader, what string) (string, error) {
@@ -259,14 +283,7 @@ func (l *loader) worker(ctx context.Context, i int) (request, error) {
 		if err != nil || status != http.StatusOK {
 			return nil, fmt.Errorf("log in as %s with client %s: status %d %v", l.username(i), l.cmd.Client, status, err)
 		}
-		rt := tok.RefreshToken
-		return func(ctx context.Context) (int, error) {
-			s, next, err := c.token(ctx, l.post("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {l.cmd.Client}}, false))
-			if s == http.StatusOK {
-				rt = next.RefreshToken // always present the newest token
-			}
-			return s, err
-		}, nil
+		return l.refresh(c, tok.RefreshToken), nil
 	case "introspect":
 		status, tok, err := c.token(ctx, l.post("/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, true))
 		if err != nil || status != http.StatusOK {
@@ -289,9 +306,60 @@ func (l *loader) worker(ctx context.Context, i int) (request, error) {
 	return nil, fmt.Errorf("unknown mode %q", l.cmd.Mode)
 }
 
+// tokenBody is what the load tool reads of a token response.
 type tokenBody struct {
-	AccessToken  string `json:"access_token"`
-	RefreshToken string `json:"refresh_token"`
+	AccessToken, RefreshToken string
+}
+
+// refresh is a worker of the refresh mode: it keeps its own chain, always
+// presents its newest refresh token, and checks that the answer is 200 with
+// a refresh token. The form is the same bytes as url.Values.Encode's (its
+// keys sorted), but only the token is encoded per request, and net/http
+// writes the request's head once per body length (formPost).
+func (l *loader) refresh(c *benchConn, rt string) request {
+	post := &formPost{req: l.post("/oauth2/token", nil, false)}
+	fixed := url.Values{"grant_type": {"refresh_token"}, "client_id": {l.cmd.Client}}.Encode() + "&refresh_token="
+	var body []byte
+	return func(ctx context.Context) (int, error) {
+		body = append(append(body[:0], fixed...), url.QueryEscape(rt)...)
+		c.out.Reset()
+		if err := post.write(&c.out, body); err != nil {
+			return 0, err
+		}
+		s, next, err := c.decodeToken(c.exchange(ctx, c.out.Bytes()))
+		if err == nil && s == http.StatusOK {
+			if next.RefreshToken == "" {
+				return 0, checkFailed("refresh answered 200 without a refresh token")
+			}
+			rt = next.RefreshToken // always present the newest token
+		}
+		return s, err
+	}
+}
+
+// formPost is a form POST whose body changes from one request to the next
+// while its head does not, but for the Content-Length: net/http writes the
+// head once per body length (a refresh token's length does not change).
+type formPost struct {
+	req  *http.Request // without a body
+	head []byte        // req's head for a body of n bytes
+	n    int
+}
+
+// write appends the request with body to dst.
+func (f *formPost) write(dst *bytes.Buffer, body []byte) error {
+	if f.head == nil || f.n != len(body) {
+		r := *f.req
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		var b bytes.Buffer
+		if err := r.Write(&b); err != nil {
+			return err
+		}
+		f.head, f.n = b.Bytes()[:b.Len()-len(body)], len(body)
+	}
+	dst.Write(f.head)
+	dst.Write(body)
+	return nil
 }
 
 // at is the URL of path under the base URL.
@@ -330,7 +398,9 @@ type benchConn struct {
 	base *url.URL
 	conn net.Conn
 	r    *bufio.Reader
-	out  bytes.Buffer
+	out  bytes.Buffer    // the request being sent
+	in   bytes.Buffer    // the body of the last answer
+	json fastjson.Parser // reused: decodes a token response without allocating
 }
 
 // encode serialises a request once, for workers that send the same bytes.
@@ -343,7 +413,8 @@ func encode(req *http.Request) ([]byte, error) {
 }
 
 // roundTrip sends raw and reads the answer, reconnecting when the
-// connection was closed.
+// connection was closed. The body returned by roundTrip, do and exchange
+// is valid until the connection's next request.
 func (c *benchConn) roundTrip(ctx context.Context, raw []byte) (int, []byte, error) {
 	resp, body, err := c.exchange(ctx, raw)
 	if resp == nil {
@@ -392,7 +463,9 @@ func (c *benchConn) exchange(ctx context.Context, raw []byte) (*http.Response, [
 		c.conn = nil
 		return nil, nil, err
 	}
-	body, err := io.ReadAll(resp.Body)
+	c.in.Reset()
+	_, err = c.in.ReadFrom(resp.Body)
+	body := c.in.Bytes()
 	resp.Body.Close()
 	if err != nil || resp.Close {
 		c.conn.Close()
@@ -410,22 +483,28 @@ func (c *benchConn) send(raw []byte) (*http.Response, error) {
 
 // token sends a token request and decodes a successful answer.
 func (c *benchConn) token(ctx context.Context, req *http.Request) (int, tokenBody, error) {
-	resp, body, err := c.do(ctx, req)
-	status := 0
-	if resp != nil {
-		status = resp.StatusCode
+	return c.decodeToken(c.do(ctx, req))
+}
+
+// decodeToken reads the two tokens of a successful token response, with a
+// parser reused from one answer to the next (encoding/json's Unmarshal was
+// a fifth of the load tool's CPU in the refresh mode).
+func (c *benchConn) decodeToken(resp *http.Response, body []byte, err error) (int, tokenBody, error) {
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return status(resp), tokenBody{}, err
 	}
-	var tok tokenBody
-	if err == nil && status == http.StatusOK {
-		err = json.Unmarshal(body, &tok)
+	v, err := c.json.ParseBytes(body)
+	if err != nil {
+		return resp.StatusCode, tokenBody{}, fmt.Errorf("token response: %w", err)
 	}
-	return status, tok, err
+	return resp.StatusCode, tokenBody{AccessToken: string(v.GetStringBytes("access_token")),
+		RefreshToken: string(v.GetStringBytes("refresh_token"))}, nil
 }
 
 // baseline measures a trivial net/http server answering the bytes baton
 // answers (the JWKS, or a token response to a form POST), in the same run,
 // so that the two figures share the machine's state. The server runs in a
-// process of its own (bench-baseline), as baton does: served from inside
+// process of its own (baseline-server), as baton does: served from inside
 // the load tool, it would trade requests with the client within one Go
 // scheduler and look faster than any separate server can be.
 func (l *loader) baseline(ctx context.Context) (benchResult, error) {
@@ -440,6 +519,7 @@ func (l *loader) baseline(ctx context.Context) (benchResult, error) {
 		if _, body, err = c.roundTrip(ctx, raw); err != nil {
 			return benchResult{}, err
 		}
+		body = bytes.Clone(body)
 		c.conn.Close()
 		contentType = "application/jwk-set+json"
 	}
@@ -450,7 +530,7 @@ func (l *loader) baseline(ctx context.Context) (benchResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	lifetime := l.cmd.Duration + 5*time.Minute
-	cmd := exec.CommandContext(ctx, exe, "bench-baseline", "--content-type", contentType, "--lifetime", lifetime.String())
+	cmd := exec.CommandContext(ctx, exe, baselineArg, "--content-type", contentType, "--lifetime", lifetime.String())
 	cmd.Stdin = bytes.NewReader(body)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -480,7 +560,7 @@ func (l *loader) baseline(ctx context.Context) (benchResult, error) {
 	return base.measure(ctx, "baseline", workers), nil
 }
 
-// benchBaselineCmd is the baseline server of `bench --baseline`: a bare
+// benchBaselineCmd is the baseline server of `--baseline`: a bare
 // net/http handler answering the bytes read from stdin to every request
 // (parsing the form of a POST, as a token endpoint must). It prints its
 // address and serves until it is killed or its lifetime ends.

@@ -62,7 +62,7 @@ func (l *loader) codeFlow(c *benchConn, username string) request {
 		}
 		resp, body, err = l.submit(ctx, c, req.URL, body, cookie, url.Values{"username": {username}, "password": {l.password}})
 		if err == nil && resp.StatusCode == http.StatusOK { // the consent page
-			resp, body, err = l.submit(ctx, c, req.URL, body, cookie, url.Values{"consent": {"allow"}})
+			resp, _, err = l.submit(ctx, c, req.URL, body, cookie, url.Values{"consent": {"allow"}})
 		}
 		if err != nil || resp.StatusCode != http.StatusSeeOther {
 			return status(resp), err
