@@ -4,7 +4,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -50,15 +49,9 @@ func Run(name, description string, grammar any, args []string, stdout, stderr io
 	return 0
 }
 
-// OneLine joins a (possibly joined) error into a single line.
+// OneLine writes an error on one line: the lines of errors.Join's message
+// (nested joins included) become "; "-separated parts. Every wrapping
+// prefix stays: the message is the error's own, only its line breaks change.
 func OneLine(err error) string {
-	var parts []string
-	var joined interface{ Unwrap() []error }
-	if errors.As(err, &joined) {
-		for _, e := range joined.Unwrap() {
-			parts = append(parts, OneLine(e))
-		}
-		return strings.Join(parts, "; ")
-	}
 	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }
