@@ -57,8 +57,10 @@ func TestRotationWritesNoIndexEntry(t *testing.T) {
 
 // TestRotatePlanUsesPrimaryKey checks the generic plan of the hot-path
 // statement on a database with many live sessions, before and after
-// ANALYZE: it must find the sessions by their primary key, never scan
-// sessions or the index of live sessions.
+// ANALYZE: it must find the sessions by a plain index scan of their
+// primary key (a bitmap scan leaves dead index entries unmarked, to be
+// visited by every later batch), never scan sessions or the index of live
+// sessions.
 func TestRotatePlanUsesPrimaryKey(t *testing.T) {
 	url := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
 	s := gormtest.OpenPostgresAt(t, url)
@@ -105,9 +107,12 @@ func TestRotatePlanUsesPrimaryKey(t *testing.T) {
 		}
 		rows.Close()
 		p := plan.String()
-		byKey := strings.Contains(p, "Index Scan using sessions_pkey on sessions") || strings.Contains(p, "Bitmap Index Scan on sessions_pkey")
+		byKey := strings.Contains(p, "Index Scan using sessions_pkey on sessions")
 		if !byKey || strings.Contains(p, "Seq Scan on sessions") || strings.Contains(p, "sessions_live_expires") {
 			t.Fatalf("%s, the plan does not find the sessions by their key:\n%s", stats, p)
+		}
+		if testing.Verbose() {
+			t.Logf("%s:\n%s", stats, p)
 		}
 	}
 }

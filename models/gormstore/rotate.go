@@ -20,14 +20,16 @@ import (
 // the update is HOT: no index entry and, the old version being pruned from
 // its page, no growth. One statement for the batch, not one per rotation,
 // because Postgres pays per statement (bind, executor start and end) more
-// than per row. The sessions are found by their key (id = ANY($1)), and
-// "live" is written coalesce(ended_at, 0) = 0, not ended_at IS NULL: the
-// latter lets the planner AND the key lookup with the partial index of
-// live sessions, and so read an index entry of every live session per
-// batch, when the table's statistics are missing (TestRotatePlanUsesPrimaryKey).
+// than per row. "Live" is written coalesce(ended_at, 0) = 0, not ended_at
+// IS NULL: the latter lets the planner read the partial index of live
+// sessions (an entry per live session per batch) when the table's
+// statistics are missing. The plan must be a nested loop over the batch
+// with a plain index scan of the primary key (TestRotatePlanUsesPrimaryKey,
+// -tags plans): a bitmap scan would not mark the index entries of dead row
+// versions as dead, and every batch would visit them again until VACUUM.
 const rotatePostgres = `UPDATE sessions s SET refresh_gen = s.refresh_gen + 1, rotated_at = r.at, last_used_at = r.at
 	FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::text[], $5::bigint[], $6::bigint[]) AS r(id, gen, chk, client_id, at, used_after)
-	WHERE s.id = ANY($1) AND s.id = r.id AND s.refresh_gen = r.gen AND s.refresh_check = r.chk
+	WHERE s.id = r.id AND s.refresh_gen = r.gen AND s.refresh_check = r.chk
 		AND coalesce(s.ended_at, 0) = 0 AND s.client_id = r.client_id AND s.expires_at > r.at AND s.last_used_at > r.used_after
 		AND NOT (SELECT u.disabled FROM users u WHERE u.id = s.user_id)
 	RETURNING s.id, s.user_id, s.client_id, s.scope, s.created_at, s.expires_at, s.auth_time, s.refresh_gen, s.refresh_check`
