@@ -30,11 +30,14 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && b
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # run DBNAME CMD...: runs CMD, sampling the CPU of the backends of DBNAME
-# (they end with their connections, so the last sample is kept), and prints
+# (they may end with their connections, so the last sample is kept; those
+# that were there before count from their CPU then), and prints
 # "ticks of CMD and its children, ticks of the backends".
 run() {
   local dbname=$1; shift
-  declare -A seen=()
+  declare -A seen=() base=()
+  # backends that outlive one run (baton's pool) count from here
+  for b in $(pgrep -f "postgres: [0-9]+/main: root $dbname " || true); do base[$b]=$(ticks "$b"); done
   ( "$@" >"$work/out" 2>&1; times >"$work/times" ) &
   local p=$!
   while kill -0 "$p" 2>/dev/null; do
@@ -44,7 +47,7 @@ run() {
     sleep 0.05
   done
   wait "$p" || true
-  local t=0; for b in "${!seen[@]}"; do t=$((t + seen[$b])); done
+  local t=0; for b in "${!seen[@]}"; do t=$((t + seen[$b] - ${base[$b]:-0})); done
   # times: the subshell's own line, then its children's ("0m1.250s 0m0.300s")
   local own; own=$(tail -1 "$work/times" | awk -v hz="$hz" '{ s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } printf "%d", s * hz }')
   echo "$own $t"
