@@ -58,7 +58,6 @@ func TestSessionsPurgeCommand(t *testing.T) {
 					}
 				}
 			}
-			_ = s.Close()
 
 			for run := 1; run <= 2; run++ {
 				code, out, errOut := runCmd(t, e, "", "sessions", "purge")
@@ -79,7 +78,6 @@ func TestSessionsPurgeCommand(t *testing.T) {
 						t.Errorf("run %d: session %s: ended %v, reason %q; want reason %q", run, c.id, got.Ended(), got.EndReason, c.want)
 					}
 				}
-				_ = s.Close()
 			}
 		})
 	}
