@@ -2,8 +2,10 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,6 +17,82 @@ import (
 type KeyRotator interface {
 	Rotate(ctx context.Context) error
 	ActiveKeyID() string
+}
+
+// adminAPI is what each resource of the admin API (SPEC §7) serves with:
+// the service, the log, and the endpoint that words its not_found.
+type adminAPI struct {
+	svc *oauth.Admin
+	log *slog.Logger
+	at  endpoint
+}
+
+// collection is a resource of the admin API: a list of items, and one
+// item by its key.
+type collection interface {
+	list(c *gin.Context)   // GET the list
+	create(c *gin.Context) // POST to the list
+	show(c *gin.Context)   // GET an item
+	update(c *gin.Context) // PATCH an item
+	remove(c *gin.Context) // DELETE an item
+}
+
+// mountCollection adds a collection's routes to the admin group: the list
+// at path, an item at item (path and the key's parameter).
+func mountCollection(admin gin.IRouter, path, item string, h collection) {
+	admin.GET(path, h.list)
+	admin.POST(path, h.create)
+	admin.GET(item, h.show)
+	admin.PATCH(item, h.update)
+	admin.DELETE(item, h.remove)
+}
+
+// failed writes err, if any, as the resource's error answer.
+func (a *adminAPI) failed(c *gin.Context, err error) bool {
+	return a.at.failed(c, a.log, err)
+}
+
+// decode reads the request's JSON body into dst (readAdminJSON); false,
+// with the error answered, when it is refused.
+func (a *adminAPI) decode(c *gin.Context, dst any, mayBeEmpty bool) bool {
+	return !a.failed(c, readAdminJSON(c.Request, dst, mayBeEmpty))
+}
+
+// answer writes v with status, never cached; or err when there is one.
+func (a *adminAPI) answer(c *gin.Context, status int, v any, err error) {
+	if a.failed(c, err) {
+		return
+	}
+	noStore(c)
+	c.JSON(status, v)
+}
+
+// Page sizes of the admin API's lists.
+const (
+	defaultPage = 50
+	maxPage     = 500
+)
+
+// pageLimit is the limit parameter of a list, given (v) or not: 1 to
+// maxPage, defaultPage when not given.
+func pageLimit(v string, given bool) (int, error) {
+	if !given {
+		return defaultPage, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxPage {
+		return 0, badInput(fmt.Sprintf("limit must be 1 to %d", maxPage))
+	}
+	return n, nil
+}
+
+// listPage answers a list: the page of up to limit items that read finds
+// after the request's cursor (the after parameter), under name, with the
+// cursor of the next page ("" after the last).
+func listPage[T any](a *adminAPI, c *gin.Context, name string, limit int,
+	read func(ctx context.Context, after string, limit int) ([]T, string, error)) {
+	page, next, err := read(c.Request.Context(), c.Query("after"), limit)
+	a.answer(c, http.StatusOK, gin.H{name: page, "next": next}, err)
 }
 
 // claimsKey is where requireScope leaves the caller's claims.

@@ -1,10 +1,9 @@
 package handlers
 
 import (
-	"fmt"
+	"context"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -12,40 +11,8 @@ import (
 	"github.com/batonhq/baton/oauth"
 )
 
-// Page sizes of GET /admin/v1/sessions.
-const (
-	defaultPage = 50
-	maxPage     = 500
-)
-
-// pageLimit is the limit parameter of a list, given (v) or not: 1 to
-// maxPage, defaultPage when not given.
-func pageLimit(v string, given bool) (int, error) {
-	if !given {
-		return defaultPage, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > maxPage {
-		return 0, badInput(fmt.Sprintf("limit must be 1 to %d", maxPage))
-	}
-	return n, nil
-}
-
-// writePage answers a list: one page of items under name, and the cursor
-// of the next page ("" after the last).
-func writePage(c *gin.Context, name string, page any, next string) {
-	noStore(c)
-	c.JSON(http.StatusOK, gin.H{name: page, "next": next})
-}
-
 // adminSessions serves /admin/v1/sessions (SPEC §2 admin API).
-type adminSessions struct {
-	svc *oauth.Admin
-	log *slog.Logger
-}
-
-// sessionsEndpoint describes the sessions API's not_found.
-var sessionsEndpoint = endpoint{missing: "no such user or session"}
+type adminSessions struct{ adminAPI }
 
 // list: GET /admin/v1/sessions?username=U[&limit=N][&after=ID]
 func (h *adminSessions) list(c *gin.Context) {
@@ -58,21 +25,15 @@ func (h *adminSessions) list(c *gin.Context) {
 	if h.failed(c, err) {
 		return
 	}
-	page, next, err := h.svc.ListSessions(c.Request.Context(), username, c.Query("after"), limit)
-	if h.failed(c, err) {
-		return
-	}
-	writePage(c, "sessions", page, next)
+	listPage(&h.adminAPI, c, "sessions", limit, func(ctx context.Context, after string, limit int) ([]oauth.SessionInfo, string, error) {
+		return h.svc.ListSessions(ctx, username, after, limit)
+	})
 }
 
 // revokeOne: DELETE /admin/v1/sessions/{id}
 func (h *adminSessions) revokeOne(c *gin.Context) {
 	ended, err := h.svc.EndSession(c.Request.Context(), c.Param("id"), models.EndAdmin)
-	if h.failed(c, err) {
-		return
-	}
-	noStore(c)
-	c.JSON(http.StatusOK, gin.H{"revoked": ended})
+	h.answer(c, http.StatusOK, gin.H{"revoked": ended}, err)
 }
 
 // revokeAll: DELETE /admin/v1/sessions?username=U ("log out everywhere")
@@ -82,11 +43,7 @@ func (h *adminSessions) revokeAll(c *gin.Context) {
 		return
 	}
 	n, err := h.svc.EndUserSessions(c.Request.Context(), username, models.EndAdmin)
-	if h.failed(c, err) {
-		return
-	}
-	noStore(c)
-	c.JSON(http.StatusOK, gin.H{"revoked": n})
+	h.answer(c, http.StatusOK, gin.H{"revoked": n}, err)
 }
 
 func (h *adminSessions) username(c *gin.Context) (string, bool) {
@@ -127,9 +84,4 @@ func checkParams(c *gin.Context) error {
 		}
 	}
 	return nil
-}
-
-// failed writes the error of an admin call, if any.
-func (h *adminSessions) failed(c *gin.Context, err error) bool {
-	return sessionsEndpoint.failed(c, h.log, err)
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -12,35 +11,14 @@ import (
 )
 
 // adminUsers serves /admin/v1/users (SPEC §7).
-type adminUsers struct {
-	svc *oauth.Admin
-	log *slog.Logger
-}
-
-// usersEndpoint describes the users API's not_found.
-var usersEndpoint = endpoint{missing: "no such user"}
-
-// mountAdminUsers adds the users API to the admin group.
-func mountAdminUsers(admin *gin.RouterGroup, svc *oauth.Admin, log *slog.Logger) {
-	h := &adminUsers{svc: svc, log: log}
-	admin.GET("/users", h.list)
-	admin.POST("/users", h.create)
-	admin.GET("/users/:username", h.get)
-	admin.PATCH("/users/:username", h.update)
-	admin.DELETE("/users/:username", h.delete)
-}
+type adminUsers struct{ adminAPI }
 
 // list: GET /admin/v1/users[?limit=N][&after=CURSOR]
 func (h *adminUsers) list(c *gin.Context) {
 	limit, err := pageLimit(c.GetQuery("limit"))
-	if h.failed(c, err) {
-		return
+	if !h.failed(c, err) {
+		listPage(&h.adminAPI, c, "users", limit, h.svc.ListUsers)
 	}
-	page, next, err := h.svc.ListUsers(c.Request.Context(), c.Query("after"), limit)
-	if h.failed(c, err) {
-		return
-	}
-	writePage(c, "users", page, next)
 }
 
 // newUser is the body of POST /admin/v1/users.
@@ -53,8 +31,7 @@ type newUser struct {
 // create: POST /admin/v1/users {"username","password","roles"}
 func (h *adminUsers) create(c *gin.Context) {
 	var req newUser
-	if err := readAdminJSON(c.Request, &req, false); err != nil {
-		h.failed(c, err)
+	if !h.decode(c, &req, false) {
 		return
 	}
 	if req.Username == nil || req.Password == nil {
@@ -65,19 +42,14 @@ func (h *adminUsers) create(c *gin.Context) {
 	if h.failed(c, err) {
 		return
 	}
-	noStore(c)
 	c.Header("Location", "/admin/v1/users/"+u.Username)
-	c.JSON(http.StatusCreated, u)
+	h.answer(c, http.StatusCreated, u, nil)
 }
 
-// get: GET /admin/v1/users/{username}
-func (h *adminUsers) get(c *gin.Context) {
+// show: GET /admin/v1/users/{username}
+func (h *adminUsers) show(c *gin.Context) {
 	u, err := h.svc.GetUser(c.Request.Context(), c.Param("username"))
-	if h.failed(c, err) {
-		return
-	}
-	noStore(c)
-	c.JSON(http.StatusOK, u)
+	h.answer(c, http.StatusOK, u, err)
 }
 
 // userPatch is the body of PATCH /admin/v1/users/{username}: each member
@@ -91,8 +63,7 @@ type userPatch struct {
 // update: PATCH /admin/v1/users/{username} {"password","roles","disabled"}
 func (h *adminUsers) update(c *gin.Context) {
 	var req userPatch
-	if err := readAdminJSON(c.Request, &req, false); err != nil {
-		h.failed(c, err)
+	if !h.decode(c, &req, false) {
 		return
 	}
 	ch := oauth.UserChange{Password: req.Password.ptr(), Roles: req.Roles.ptr(), Disabled: req.Disabled.ptr()}
@@ -101,25 +72,16 @@ func (h *adminUsers) update(c *gin.Context) {
 		return
 	}
 	u, err := h.svc.UpdateUser(c.Request.Context(), c.Param("username"), ch)
-	if h.failed(c, err) {
-		return
-	}
-	noStore(c)
-	c.JSON(http.StatusOK, u)
+	h.answer(c, http.StatusOK, u, err)
 }
 
-// delete: DELETE /admin/v1/users/{username}
-func (h *adminUsers) delete(c *gin.Context) {
+// remove: DELETE /admin/v1/users/{username}
+func (h *adminUsers) remove(c *gin.Context) {
 	if h.failed(c, h.svc.DeleteUser(c.Request.Context(), c.Param("username"))) {
 		return
 	}
 	noStore(c)
 	c.Status(http.StatusNoContent)
-}
-
-// failed writes the error of a users API call, if any.
-func (h *adminUsers) failed(c *gin.Context, err error) bool {
-	return usersEndpoint.failed(c, h.log, err)
 }
 
 // present is an optional JSON member that may not be null.

@@ -37,44 +37,43 @@ var _ oauth.Metrics = (*Metrics)(nil)
 // signing key in seconds.
 func NewMetrics(activeKeyAge func() float64) *Metrics {
 	r := prometheus.NewRegistry()
-	f := func(c prometheus.Collector) { r.MustRegister(c) }
-	m := &Metrics{
-		registry: r,
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baton_http_requests_total",
-			Help: "HTTP requests by route, method and status code."}, []string{"route", "method", "code"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "baton_http_request_duration_seconds",
-			Help: "HTTP request latency by route.", Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}},
-			[]string{"route"}),
-		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baton_tokens_issued_total",
-			Help: "Token responses issued, by grant type."}, []string{"grant_type"}),
-		tokenErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baton_token_errors_total",
-			Help: "Token requests refused, by grant type and OAuth error."}, []string{"grant_type", "error"}),
-		rotations: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_refresh_rotations_total",
-			Help: "Refresh tokens rotated."}),
-		graceReplays: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_refresh_grace_replays_total",
-			Help: "Spent refresh tokens presented within the grace window, answered with the same successor."}),
-		reuse: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_refresh_reuse_detections_total",
-			Help: "Spent refresh tokens presented outside the grace window: sessions revoked."}),
-		sessionsEnded: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "baton_sessions_ended_total",
-			Help: "Sessions ended, by reason."}, []string{"reason"}),
-		hashWait: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "baton_hash_wait_seconds",
-			Help:    "How long password and client-secret hashes waited for a slot of the hashing budget.",
-			Buckets: []float64{.001, .01, .05, .1, .25, .5, 1, 2.5, 5, 10}}),
-		throttled: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_login_throttled_total",
-			Help: "Password logins and client secrets refused by the throttle (429)."}),
-		dbUnavailable: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_database_unavailable_total",
-			Help: "Requests answered 503 because the database was unreachable."}),
-		keyRotations: prometheus.NewCounter(prometheus.CounterOpts{Name: "baton_key_rotations_total",
-			Help: "Signing-key rotations this instance performed."}),
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	counter := func(name, help string) prometheus.Counter {
+		return register(r, prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help}))
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.tokens, m.tokenErrors, m.rotations, m.graceReplays,
-		m.reuse, m.sessionsEnded, m.throttled, m.dbUnavailable, m.keyRotations, m.hashWait,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})} {
-		f(c)
+	counterVec := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return register(r, prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels))
 	}
-	f(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "baton_active_key_age_seconds",
+	register(r, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "baton_active_key_age_seconds",
 		Help: "Age of the signing key in use, since it became active."}, activeKeyAge))
-	return m
+	return &Metrics{
+		registry: r,
+		requests: counterVec("baton_http_requests_total", "HTTP requests by route, method and status code.",
+			"route", "method", "code"),
+		latency: register(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "baton_http_request_duration_seconds",
+			Help: "HTTP request latency by route.", Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}},
+			[]string{"route"})),
+		tokens:      counterVec("baton_tokens_issued_total", "Token responses issued, by grant type.", "grant_type"),
+		tokenErrors: counterVec("baton_token_errors_total", "Token requests refused, by grant type and OAuth error.", "grant_type", "error"),
+		rotations:   counter("baton_refresh_rotations_total", "Refresh tokens rotated."),
+		graceReplays: counter("baton_refresh_grace_replays_total",
+			"Spent refresh tokens presented within the grace window, answered with the same successor."),
+		reuse: counter("baton_refresh_reuse_detections_total",
+			"Spent refresh tokens presented outside the grace window: sessions revoked."),
+		sessionsEnded: counterVec("baton_sessions_ended_total", "Sessions ended, by reason.", "reason"),
+		hashWait: register(r, prometheus.NewHistogram(prometheus.HistogramOpts{Name: "baton_hash_wait_seconds",
+			Help:    "How long password and client-secret hashes waited for a slot of the hashing budget.",
+			Buckets: []float64{.001, .01, .05, .1, .25, .5, 1, 2.5, 5, 10}})),
+		throttled:     counter("baton_login_throttled_total", "Password logins and client secrets refused by the throttle (429)."),
+		dbUnavailable: counter("baton_database_unavailable_total", "Requests answered 503 because the database was unreachable."),
+		keyRotations:  counter("baton_key_rotations_total", "Signing-key rotations this instance performed."),
+	}
+}
+
+// register adds c to r and returns it.
+func register[C prometheus.Collector](r *prometheus.Registry, c C) C {
+	r.MustRegister(c)
+	return c
 }
 
 func (m *Metrics) TokenIssued(grant string) { m.tokens.WithLabelValues(grant).Inc() }

@@ -89,14 +89,19 @@ func NewRouter(cfg Config) (http.Handler, error) {
 // internal one (Config.InternalAdmin).
 func mountAdmin(r gin.IRouter, cfg Config) {
 	admin := r.Group("/admin/v1", requireScope(cfg.Tokens, cfg.AdminScope, cfg.Log), plainParams(cfg.Log))
+	api := func(missing string) adminAPI {
+		return adminAPI{svc: cfg.Admin, log: cfg.Log, at: endpoint{missing: missing}}
+	}
 	admin.POST("/keys/rotate", rotateKeys(cfg.Rotator, cfg.Log))
-	sessions := &adminSessions{svc: cfg.Admin, log: cfg.Log}
+	sessions := &adminSessions{api("no such user or session")}
 	admin.GET("/sessions", sessions.list)
 	admin.DELETE("/sessions", sessions.revokeAll)
 	admin.DELETE("/sessions/:id", sessions.revokeOne)
-	mountAdminClients(admin, cfg.Admin, cfg.Log)
+	clients := &adminClients{api("no such client")}
+	mountCollection(admin, "/clients", "/clients/:id", clients)
+	admin.POST("/clients/:id/secret", clients.rotate)
 	admin.GET("/openapi.json", serveOpenAPI)
-	mountAdminUsers(admin, cfg.Admin, cfg.Log)
+	mountCollection(admin, "/users", "/users/:username", &adminUsers{api("no such user")})
 }
 
 // newEngine is a router with baton's middleware and error pages; /metrics

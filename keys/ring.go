@@ -18,6 +18,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/batonhq/baton/internal/schedule"
 	"github.com/batonhq/baton/models"
 )
 
@@ -292,18 +293,11 @@ func (r *Ring) Keys() []models.SigningKey {
 // lock) and reloads the keys, so an instance signs with a retired key for
 // at most that long after another instance rotated.
 func (r *Ring) Run(ctx context.Context) {
-	t := time.NewTicker(r.opts.ReloadInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := r.Tick(ctx); err != nil && ctx.Err() == nil {
-				r.log.Warn("signing keys: maintenance failed", "err", err)
-			}
+	schedule.Run(ctx, schedule.Job{Every: r.opts.ReloadInterval, Do: func(ctx context.Context) {
+		if err := r.Tick(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("signing keys: maintenance failed", "err", err)
 		}
-	}
+	}})
 }
 
 // Tick performs one round of Run: rotate or remove keys if due, then reload.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/batonhq/baton/models"
 )
@@ -22,24 +23,30 @@ func (e *ClientInputError) Unwrap() error { return e.Err }
 // generatedSecretBytes is the entropy of secrets baton generates: 256 bits.
 const generatedSecretBytes = 32
 
-// ClientInfo is a client as the admin API and CLI show it, with RFC 7591
-// §2 names. It never holds the secret or its hash.
-type ClientInfo struct {
+// ClientMetadata is a client with RFC 7591 §2 names: what the admin API
+// registers (CreateClient) and, with its creation time, shows (ClientInfo).
+// It never holds the secret or its hash.
+type ClientMetadata struct {
 	ClientID       string   `json:"client_id"`
 	GrantTypes     []string `json:"grant_types"`
-	Scope          string   `json:"scope"`
+	Scope          string   `json:"scope"` // space-separated
 	RedirectURIs   []string `json:"redirect_uris"`
 	AllowedOrigins []string `json:"allowed_origins"`
 	Trusted        bool     `json:"trusted"`
 	Public         bool     `json:"public"`
-	CreatedAt      string   `json:"created_at"`
+}
+
+// ClientInfo is a client as the admin API and CLI show it.
+type ClientInfo struct {
+	ClientMetadata
+	CreatedAt string `json:"created_at"`
 }
 
 func clientInfo(c models.Client) ClientInfo {
 	list := func(l []string) []string { return append([]string{}, l...) } // [] rather than null
-	return ClientInfo{ClientID: c.ID, GrantTypes: list(c.Grants), Scope: joinScope(c.Scopes),
-		RedirectURIs: list(c.RedirectURIs), AllowedOrigins: list(c.AllowedOrigins), Trusted: c.Trusted,
-		Public: c.Public, CreatedAt: c.CreatedAt.UTC().Format(timeFormat)}
+	return ClientInfo{ClientMetadata: ClientMetadata{ClientID: c.ID, GrantTypes: list(c.Grants),
+		Scope: joinScope(c.Scopes), RedirectURIs: list(c.RedirectURIs), AllowedOrigins: list(c.AllowedOrigins),
+		Trusted: c.Trusted, Public: c.Public}, CreatedAt: c.CreatedAt.UTC().Format(timeFormat)}
 }
 
 // ClientChange is what UpdateClient changes: nil fields stay as they are,
@@ -55,12 +62,7 @@ type ClientChange struct {
 // ListClients returns a page of clients by id and the cursor of the next
 // page ("" on the last one).
 func (s *Admin) ListClients(ctx context.Context, after string, limit int) ([]ClientInfo, string, error) {
-	page, err := s.store.Clients(ctx, after, limit+1)
-	if err != nil {
-		return nil, "", fromStore(err, "list clients")
-	}
-	out, next := pageOf(page, limit, func(c models.Client) string { return c.ID }, clientInfo)
-	return out, next, nil
+	return pageOf(ctx, s.store.Clients, after, limit, "list clients", func(c models.Client) string { return c.ID }, clientInfo)
 }
 
 // ClientByID returns one client.
@@ -75,10 +77,9 @@ func (s *Admin) ClientByID(ctx context.Context, id string) (ClientInfo, error) {
 // CreateClient registers a client as AddClient does, but a confidential
 // client's secret is generated (256 bits, base64url) and returned: the
 // only time it is ever shown. A public client gets none.
-func (s *Admin) CreateClient(ctx context.Context, spec ClientSpec) (ClientInfo, string, error) {
-	if spec.Secret != "" {
-		return ClientInfo{}, "", &ClientInputError{errors.New("the client secret is generated, not given")}
-	}
+func (s *Admin) CreateClient(ctx context.Context, m ClientMetadata) (ClientInfo, string, error) {
+	spec := ClientSpec{ID: m.ClientID, Public: m.Public, Grants: m.GrantTypes, Scopes: strings.Fields(m.Scope),
+		RedirectURIs: m.RedirectURIs, AllowedOrigins: m.AllowedOrigins, Trusted: m.Trusted}
 	if !spec.Public {
 		spec.Secret = newOpaque(generatedSecretBytes)
 	}

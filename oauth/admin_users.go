@@ -54,12 +54,7 @@ type UserChange struct {
 // ListUsers returns a page of users ordered by username and the cursor of
 // the next page ("" on the last one).
 func (s *Admin) ListUsers(ctx context.Context, after string, limit int) ([]AdminUser, string, error) {
-	page, err := s.store.Users(ctx, after, limit+1)
-	if err != nil {
-		return nil, "", fromStore(err, "list users")
-	}
-	out, next := pageOf(page, limit, func(u models.User) string { return u.Username }, adminUser)
-	return out, next, nil
+	return pageOf(ctx, s.store.Users, after, limit, "list users", func(u models.User) string { return u.Username }, adminUser)
 }
 
 // GetUser returns one user; ErrNotFound if none.

@@ -3,6 +3,8 @@ package oauth
 import (
 	"context"
 	"time"
+
+	"github.com/batonhq/baton/internal/schedule"
 )
 
 // purgeBatch bounds each purge statement, so that the token endpoint's
@@ -26,22 +28,13 @@ func NewMaintenance(store MaintenanceStore, sh *Shared) *Maintenance {
 // successors are dropped once the grace window has passed, and every
 // purgeEvery sessions past their limits are ended and old data purged.
 func (s *Maintenance) Run(ctx context.Context, purgeEvery time.Duration) {
-	forget := time.NewTicker(max(s.opts.RefreshReuseGrace, time.Second))
-	defer forget.Stop()
-	purge := time.NewTicker(purgeEvery)
-	defer purge.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-forget.C:
-			s.ForgetSuccessors(ctx)
-		case <-purge.C:
+	schedule.Run(ctx,
+		schedule.Job{Every: max(s.opts.RefreshReuseGrace, time.Second), Do: s.ForgetSuccessors},
+		schedule.Job{Every: purgeEvery, Do: func(ctx context.Context) {
 			if err := s.Purge(ctx); err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "purge", "err", err)
 			}
-		}
-	}
+		}})
 }
 
 // Purge ends the sessions past their idle or absolute limit (recording

@@ -49,13 +49,11 @@ func (s *Admin) ListSessions(ctx context.Context, username, after string, limit 
 	if err != nil {
 		return nil, "", err
 	}
-	page, err := s.store.SessionsByUser(ctx, u.ID, after, limit+1)
-	if err != nil {
-		return nil, "", fromStore(err, "list sessions")
+	read := func(ctx context.Context, after string, n int) ([]models.Session, error) {
+		return s.store.SessionsByUser(ctx, u.ID, after, n)
 	}
-	out, next := pageOf(page, limit, func(sess models.Session) string { return sess.ID },
+	return pageOf(ctx, read, after, limit, "list sessions", func(sess models.Session) string { return sess.ID },
 		func(sess models.Session) SessionInfo { return s.info(sess, u.Username) })
-	return out, next, nil
 }
 
 // EndSession ends one session with a reason; false if it had already ended.

@@ -55,11 +55,7 @@ func (s *Store) CreateUser(ctx context.Context, u models.User) error {
 
 // UserByUsername returns the user with that username.
 func (s *Store) UserByUsername(ctx context.Context, username string) (models.User, error) {
-	var row userRow
-	if err := s.db.WithContext(ctx).Where("username = ?", username).Take(&row).Error; err != nil {
-		return models.User{}, translate(err)
-	}
-	return row.model(), nil
+	return takeOne[userRow](s.db.WithContext(ctx).Where("username = ?", username))
 }
 
 // CreateClient stores a new client.
@@ -72,9 +68,5 @@ func (s *Store) CreateClient(ctx context.Context, c models.Client) error {
 
 // Client returns the client with that id.
 func (s *Store) Client(ctx context.Context, id string) (models.Client, error) {
-	var row clientRow
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
-		return models.Client{}, translate(err)
-	}
-	return row.model(), nil
+	return takeOne[clientRow](s.db.WithContext(ctx).Where("id = ?", id))
 }

@@ -12,11 +12,7 @@ import (
 
 // UserByID returns one user.
 func (s *Store) UserByID(ctx context.Context, id string) (models.User, error) {
-	var row userRow
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
-		return models.User{}, translate(err)
-	}
-	return row.model(), nil
+	return takeOne[userRow](s.db.WithContext(ctx).Where("id = ?", id))
 }
 
 // DisableUser disables a user and ends its live sessions in one transaction.
@@ -66,11 +62,7 @@ func (s *Store) SessionsByUser(ctx context.Context, userID, after string, limit 
 	if after != "" {
 		q = q.Where("(created_at, id) < (SELECT created_at, id FROM sessions WHERE id = ?)", after)
 	}
-	var rows []sessionRow
-	if err := q.Order("created_at DESC, id DESC").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, translate(err)
-	}
-	return modelsOf[models.Session](rows), nil
+	return findAll[sessionRow](q.Order("created_at DESC, id DESC").Limit(limit))
 }
 
 // EndSession ends one live session.

@@ -15,11 +15,7 @@ func (s *Store) Clients(ctx context.Context, after string, limit int) ([]models.
 	if after != "" {
 		q = q.Where("id > ?", after)
 	}
-	var rows []clientRow
-	if err := q.Order("id").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, translate(err)
-	}
-	return modelsOf[models.Client](rows), nil
+	return findAll[clientRow](q.Order("id").Limit(limit))
 }
 
 // UpdateClient rewrites a client's changeable fields under a lock on its

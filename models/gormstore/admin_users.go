@@ -21,11 +21,7 @@ func (s *Store) Users(ctx context.Context, after string, limit int) ([]models.Us
 	if after != "" {
 		q = q.Where(col+" > ?", after)
 	}
-	var rows []userRow
-	if err := q.Order(col).Limit(limit).Find(&rows).Error; err != nil {
-		return nil, translate(err)
-	}
-	return modelsOf[models.User](rows), nil
+	return findAll[userRow](q.Order(col).Limit(limit))
 }
 
 // UpdateUser rewrites a user's password hash, roles and disabled flag under

@@ -80,11 +80,7 @@ func (s *Store) RedeemAuthorizationCode(ctx context.Context, hash []byte, at tim
 
 // AuthorizationCode reads one code.
 func (s *Store) AuthorizationCode(ctx context.Context, hash []byte) (models.AuthorizationCode, error) {
-	var row codeRow
-	if err := s.db.WithContext(ctx).Where("hash = ?", hash).Take(&row).Error; err != nil {
-		return models.AuthorizationCode{}, translate(err)
-	}
-	return row.model(), nil
+	return takeOne[codeRow](s.db.WithContext(ctx).Where("hash = ?", hash))
 }
 
 // PurgeAuthorizationCodes deletes a batch of expired codes.

@@ -43,11 +43,7 @@ func (s *Store) SigningKeys(ctx context.Context) ([]models.SigningKey, error) {
 }
 
 func loadKeys(db *gorm.DB) ([]models.SigningKey, error) {
-	var rows []keyRow
-	if err := db.Order("created_at, activate_at, id").Find(&rows).Error; err != nil {
-		return nil, translate(err)
-	}
-	return modelsOf[models.SigningKey](rows), nil
+	return findAll[keyRow](db.Order("created_at, activate_at, id"))
 }
 
 // UpdateKeys lets one writer at a time (across every instance) replace the

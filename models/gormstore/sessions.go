@@ -106,11 +106,7 @@ func (s *Store) lockRow(tx *gorm.DB, table, id string) error {
 
 // Session returns one session.
 func (s *Store) Session(ctx context.Context, id string) (models.Session, error) {
-	var row sessionRow
-	if err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error; err != nil {
-		return models.Session{}, translate(err)
-	}
-	return row.model(), nil
+	return takeOne[sessionRow](s.db.WithContext(ctx).Where("id = ?", id))
 }
 
 // CurrentRefreshTokens returns the current refresh token of a live
@@ -130,11 +126,7 @@ func (s *Store) CurrentRefreshTokens(ctx context.Context, sessionID string) ([]m
 		}
 		return []models.RefreshToken{{SessionID: sess.ID, Generation: sess.RefreshGen, CreatedAt: at}}, nil
 	}
-	var rows []tokenRow
-	if err := s.db.WithContext(ctx).Where("session_id = ? AND spent_at IS NULL", sessionID).Find(&rows).Error; err != nil {
-		return nil, translate(err)
-	}
-	return modelsOf[models.RefreshToken](rows), nil
+	return findAll[tokenRow](s.db.WithContext(ctx).Where("session_id = ? AND spent_at IS NULL", sessionID))
 }
 
 // ForgetSuccessors drops the sealed successors of legacy tokens spent

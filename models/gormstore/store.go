@@ -232,11 +232,26 @@ func (s *Store) Exec(ctx context.Context, sql string, args ...any) error {
 // modelRow is a table's row type, which converts to its models type M.
 type modelRow[M any] interface{ model() M }
 
-// modelsOf converts rows read from a table to their models type.
-func modelsOf[M any, R modelRow[M]](rows []R) []M {
+// findAll reads the rows of R that q selects and returns their models.
+func findAll[R modelRow[M], M any](q *gorm.DB) ([]M, error) {
+	var rows []R
+	if err := q.Find(&rows).Error; err != nil {
+		return nil, translate(err)
+	}
 	out := make([]M, len(rows))
 	for i, r := range rows {
 		out[i] = r.model()
 	}
-	return out
+	return out, nil
+}
+
+// takeOne reads the row of R that q selects and returns its model;
+// models.ErrNotFound when there is none.
+func takeOne[R modelRow[M], M any](q *gorm.DB) (M, error) {
+	var row R
+	if err := q.Take(&row).Error; err != nil {
+		var zero M
+		return zero, translate(err)
+	}
+	return row.model(), nil
 }
