@@ -12,21 +12,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-40000}; C=${C:-8}; RUNS=${RUNS:-3}; PG=postgres://root@127.0.0.1:5432
 work=$(mktemp -d)
-go build -o "$work/baton" ./cmd/baton
-go build -o "$work/baton-bench" ./cmd/baton-bench
+. docs/perf-lib.sh
+build
 db=baton_perf_budget pgdb=pgbench_perf_budget port=8395
-psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" \
-  -c "DROP DATABASE IF EXISTS $pgdb" -c "CREATE DATABASE $pgdb" 2>/dev/null
-pgbench -q -i -s 1 "$PG/$pgdb" >/dev/null 2>&1
-printf '\\set aid random(1, 100000)\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n' >"$work/update.sql"
-export BATON_DATABASE_URL="$PG/$db?sslmode=disable" BATON_ADDR=127.0.0.1:$port BATON_ISSUER=http://127.0.0.1:$port
-export BATON_KEK=$(head -c32 /dev/urandom | base64) BATON_LOG_LEVEL=warn
-for i in $(seq "$C"); do printf 'perf-password-1\n' | "$work/baton" user add --username "perf-$i" --password-stdin >/dev/null; done
-"$work/baton" client add --id perf --public --grants password,refresh_token >/dev/null
-"$work/baton" serve >"$work/serve.log" 2>&1 &
+fresh_db "$db"
+pgbench_db "$pgdb"
+baton_env "$PG/$db?sslmode=disable" "$port"
+for i in $(seq "$C"); do add_users "perf-$i"; done
+"$bin" client add --id perf --public --grants password,refresh_token >/dev/null
+"$bin" serve >"$work/serve.log" 2>&1 &
 spid=$!
 trap 'kill $spid 2>/dev/null' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
+wait_ready "$port" 100
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # run DBNAME CMD...: runs CMD, sampling the CPU of the backends of DBNAME
@@ -56,7 +53,7 @@ us() { echo $(($1 * 1000000 / hz / N)); }
 for r in $(seq "$RUNS"); do
   s0=$(ticks $spid)
   read -r b_own b_pg < <(run "$db" bash -c 'printf "x\nperf-password-1\n" | "$@" --url http://127.0.0.1:'$port' --mode refresh -c '$C' -n '$N' \
-      --secret-stdin --password-stdin --client perf --username perf --users '$C' >'"$work"'/bench.json' _ "$work/baton-bench")
+      --secret-stdin --password-stdin --client perf --username perf --users '$C' >'"$work"'/bench.json' _ "$load")
   s1=$(ticks $spid)
   rate=$(tail -1 "$work/bench.json" | sed -E 's/.*"rps":([0-9]+).*/\1/')
   read -r p_own p_pg < <(run "$pgdb" pgbench -n -f "$work/update.sql" -c "$C" -j 2 -t $((N / C)) "$PG/$pgdb")

@@ -14,16 +14,15 @@ work=$(mktemp -d)
 go build -o "$work/baton-bench" ./cmd/baton-bench # the load tool of this tree drives both builds
 maxc=0; for c in $CONC; do ((c > maxc)) && maxc=$c; done
 declare -A ref=([old]=$OLD [new]=$NEW) port=([old]=8393 [new]=8394) pid=()
-psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS pgbench_perf_cmp" -c "CREATE DATABASE pgbench_perf_cmp" 2>/dev/null
-pgbench -q -i -s 1 "$PG/pgbench_perf_cmp" >/dev/null 2>&1
-printf '\\set aid random(1, 100000)\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n' >"$work/update.sql"
+. docs/perf-lib.sh
+pgbench_db pgbench_perf_cmp
 trap 'for p in "${pid[@]}"; do kill "$p" 2>/dev/null; done' EXIT
 for v in old new; do
   mkdir "$work/src-$v"
   git archive "${ref[$v]}" | tar -x -C "$work/src-$v"
   (cd "$work/src-$v" && go build -o "$work/baton-$v" ./cmd/baton)
   echo "$v = ${ref[$v]} ($(git rev-parse --short "${ref[$v]}"))"
-  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS baton_perf_cmp_$v" -c "CREATE DATABASE baton_perf_cmp_$v" 2>/dev/null
+  fresh_db "baton_perf_cmp_$v"
   (
     export BATON_DATABASE_URL="$PG/baton_perf_cmp_$v?sslmode=disable" BATON_ADDR=127.0.0.1:${port[$v]}
     export BATON_ISSUER=http://127.0.0.1:${port[$v]} BATON_KEK=$(head -c32 /dev/urandom | base64) BATON_LOG_LEVEL=warn
@@ -36,7 +35,7 @@ for v in old new; do
   pid[$v]=$!
 done
 for v in old new; do
-  for _ in $(seq 600); do curl -sf "http://127.0.0.1:${port[$v]}/readyz" >/dev/null && break; sleep 0.1; done
+  wait_ready "${port[$v]}" 600
 done
 bench() { # build concurrency -> "rate p99"
   printf 'x\nperf-password-1\n' | "$work/baton-bench" --url "http://127.0.0.1:${port[$1]}" --mode refresh \

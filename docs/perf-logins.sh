@@ -11,18 +11,15 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}; SECS=${SECS:-10}; PORT=${PORT:-8195}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-go build -o "$work/baton" ./cmd/baton
-go build -o "$work/baton-bench" ./cmd/baton-bench
-bin="$work/baton" load="$work/baton-bench"
-export BATON_DATABASE_URL="sqlite:$work/perf.db" BATON_ADDR=127.0.0.1:$PORT BATON_ISSUER=http://127.0.0.1:$PORT
-export BATON_KEK=$(head -c32 /dev/urandom | base64) BATON_LOG_LEVEL=warn
-for i in 1 2 3 4; do printf 'perf-password-1\n' | "$bin" user add --username "perf-$i" --password-stdin >/dev/null; done
+. docs/perf-lib.sh
+build
+baton_env "sqlite:$work/perf.db" "$PORT"
+add_users perf-{1..4}
 "$bin" client add --id perf --public --grants password,refresh_token >/dev/null
 "$bin" client add --id perfweb --public --trusted --grants authorization_code,refresh_token \
   --redirect-uri http://127.0.0.1/cb >/dev/null
 "$bin" serve >"$work/serve.log" 2>&1 &
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "baton did not start" >&2; exit 1; }
+wait_ready "$PORT"
 bench() { # bench MODE C
   printf 'perf-password-1\n' | "$load" --url "http://127.0.0.1:$PORT" --mode "$1" -c "$2" -d "${SECS}s" \
     --password-stdin --client "$([ "$1" = codeflow ] && echo perfweb || echo perf)" --username perf --users "$2" | tail -1

@@ -17,16 +17,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}; SECS=${SECS:-10}; C=${C:-8}; N=${N:-1000000}; PG=postgres://root@127.0.0.1:5432
 work=$(mktemp -d)
-go build -o "$work/baton" ./cmd/baton
-go build -o "$work/baton-bench" ./cmd/baton-bench
-bin="$work/baton" load="$work/baton-bench"
+. docs/perf-lib.sh
+build
 declare -A port=([small]=8395 [big]=8396) pid=()
 trap 'for p in "${pid[@]}"; do kill "$p" 2>/dev/null; done' EXIT
 kek=$(head -c32 /dev/urandom | base64)
 for db in small big; do
-  psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS baton_perf_$db" -c "CREATE DATABASE baton_perf_$db" 2>/dev/null
+  fresh_db "baton_perf_$db"
   export BATON_DATABASE_URL="$PG/baton_perf_$db?sslmode=disable" BATON_KEK=$kek BATON_LOG_LEVEL=warn
-  for i in $(seq "$C"); do printf 'perf-password-1\n' | "$bin" user add --username "perf-$i" --password-stdin >/dev/null; done
+  for i in $(seq "$C"); do add_users "perf-$i"; done
   "$bin" client add --id perf --public --grants password,refresh_token >/dev/null
 done
 t0=$(date +%s.%N)
@@ -64,7 +63,7 @@ for db in small big; do
   pid[$db]=$!
 done
 for db in small big; do
-  for _ in $(seq 600); do curl -sf "http://127.0.0.1:${port[$db]}/readyz" >/dev/null && break; sleep 0.1; done
+  wait_ready "${port[$db]}" 600
 done
 bench() { # db -> "rate p99 errors"
   printf 'x\nperf-password-1\n' | "$load" --url "http://127.0.0.1:${port[$1]}" --mode refresh -c "$C" -d "${SECS}s" \

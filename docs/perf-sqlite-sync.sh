@@ -7,17 +7,14 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}; SECS=${SECS:-10}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-go build -o "$work/baton" ./cmd/baton
-go build -o "$work/baton-bench" ./cmd/baton-bench
-bin="$work/baton" load="$work/baton-bench"
+. docs/perf-lib.sh
+build
 serve() { # serve DATABASE_URL PORT
-  export BATON_DATABASE_URL=$1 BATON_ADDR=127.0.0.1:$2 BATON_ISSUER=http://127.0.0.1:$2
-  export BATON_KEK=$(head -c32 /dev/urandom | base64) BATON_LOG_LEVEL=warn
-  printf 'perf-password-1\n' | "$bin" user add --username perf --password-stdin >/dev/null
+  baton_env "$1" "$2"
+  add_users perf
   "$bin" client add --id perf --public --grants password,refresh_token >/dev/null
   "$bin" serve >"$work/serve-$2.log" 2>&1 &
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$2/readyz" >/dev/null && return; sleep 0.1; done
-  echo "baton did not start" >&2; exit 1
+  wait_ready "$2"
 }
 bench() { printf 'perf-password-1\n' | "$load" --url "http://127.0.0.1:$1" --mode refresh -c "$2" -d "${SECS}s" --password-stdin --client perf --username perf | tail -1; }
 serve "sqlite:$work/normal.db?synchronous=normal" 8193

@@ -11,25 +11,19 @@ PG=${PG:-postgres://root@127.0.0.1:5432}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-go build -o "$work/baton" ./cmd/baton
-go build -o "$work/baton-bench" ./cmd/baton-bench
-bin="$work/baton" load="$work/baton-bench"
-psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS baton_perf" -c "CREATE DATABASE baton_perf" \
-  -c "DROP DATABASE IF EXISTS pgbench_perf" -c "CREATE DATABASE pgbench_perf" 2>/dev/null
-pgbench -q -i -s 1 "$PG/pgbench_perf" >/dev/null 2>&1
-printf '\\set aid random(1, 100000)\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n' > "$work/update.sql"
+. docs/perf-lib.sh
+build
+fresh_db baton_perf
+pgbench_db pgbench_perf
 
 serve() { # serve DATABASE_URL PORT
-  export BATON_DATABASE_URL=$1 BATON_ADDR=127.0.0.1:$2 BATON_ISSUER=http://127.0.0.1:$2
-  export BATON_KEK=$(head -c32 /dev/urandom | base64) BATON_LOG_LEVEL=warn
-  printf 'perf-password-1\n' | "$bin" user add --username perf --password-stdin >/dev/null
+  baton_env "$1" "$2"
   # One user per flooding worker: the login throttle lets a user have only a few attempts in flight.
-  for i in $(seq 8); do printf 'perf-password-1\n' | "$bin" user add --username "perf-$i" --password-stdin >/dev/null; done
+  add_users perf perf-{1..8}
   "$bin" client add --id perf --public --grants password,refresh_token >/dev/null
   printf 'perf-client-secret-0123456789\n' | "$bin" client add --id perfc --secret-stdin --grants client_credentials >/dev/null
   "$bin" serve >"$work/serve-$2.log" 2>&1 &
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$2/readyz" >/dev/null && return; sleep 0.1; done
-  echo "baton did not start" >&2; exit 1
+  wait_ready "$2"
 }
 
 bench() { # bench PORT MODE C [extra…]

@@ -22,6 +22,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/batonhq/baton/internal/cli"
 	"github.com/valyala/fastjson"
 )
 
@@ -63,7 +64,7 @@ type benchResult struct {
 }
 
 // Run validates the bounds and runs the load.
-func (c *benchCmd) Run(e *env) error {
+func (c *benchCmd) Run(e *cli.Env) error {
 	if c.Duration <= 0 && c.Requests <= 0 {
 		return errors.New("give --duration or --requests: the load tool refuses to run unbounded")
 	}
@@ -80,7 +81,7 @@ func (c *benchCmd) Run(e *env) error {
 	if ip := net.ParseIP(u.Hostname()); !c.AllowRemote && u.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return fmt.Errorf("--url %s is not loopback; pass --allow-remote to load another machine", u.Host)
 	}
-	in := bufio.NewReader(e.stdin)
+	in := bufio.NewReader(e.Stdin)
 	var secret, password string
 	if c.SecretStdin {
 		if secret, err = readLine(in, "client secret"); err != nil {
@@ -100,21 +101,21 @@ func (c *benchCmd) Run(e *env) error {
 		defer stop()
 	}
 	l := &loader{cmd: c, base: u, secret: secret, password: password}
-	res, err := l.run(e.ctx)
+	res, err := l.run(e.Ctx)
 	if err != nil {
 		return err
 	}
-	printResult(e.stdout, res)
+	printResult(e.Stdout, res)
 	if c.Baseline && (c.Mode == "jwks" || c.Mode == "client_credentials") {
-		base, err := l.baseline(e.ctx)
+		base, err := l.baseline(e.Ctx)
 		if err != nil {
 			return err
 		}
-		printResult(e.stdout, base)
-		fmt.Fprintf(e.stdout, "ratio baton/baseline: %.2f\n", res.RPS/base.RPS)
+		printResult(e.Stdout, base)
+		fmt.Fprintf(e.Stdout, "ratio baton/baseline: %.2f\n", res.RPS/base.RPS)
 	}
 	line, _ := json.Marshal(res)
-	fmt.Fprintln(e.stdout, string(line))
+	fmt.Fprintln(e.Stdout, string(line))
 	return nil
 }
 
@@ -570,8 +571,8 @@ type benchBaselineCmd struct {
 }
 
 // Run serves the baseline.
-func (c *benchBaselineCmd) Run(e *env) error {
-	body, err := io.ReadAll(e.stdin)
+func (c *benchBaselineCmd) Run(e *cli.Env) error {
+	body, err := io.ReadAll(e.Stdin)
 	if err != nil {
 		return err
 	}
@@ -586,10 +587,10 @@ func (c *benchBaselineCmd) Run(e *env) error {
 		w.Header().Set("Content-Type", c.ContentType)
 		_, _ = w.Write(body)
 	})}
-	ctx, cancel := context.WithTimeout(e.ctx, c.Lifetime)
+	ctx, cancel := context.WithTimeout(e.Ctx, c.Lifetime)
 	defer cancel()
 	context.AfterFunc(ctx, func() { srv.Close() })
-	fmt.Fprintln(e.stdout, ln.Addr().String())
+	fmt.Fprintln(e.Stdout, ln.Addr().String())
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -26,16 +26,6 @@ func main() {
 // shown in the help.
 const baselineArg = "baseline-server"
 
-// env is what a command receives: the process's context, environment and
-// standard streams.
-type env struct {
-	ctx    context.Context
-	getenv func(string) string
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-}
-
 // run executes the command line and returns the process exit status.
 // Errors are one line on stderr.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -45,5 +35,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	return cli.Run("baton-bench", "baton-bench: load a running baton and report throughput, latency and errors.",
 		c, args, stdout, stderr,
-		&env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr})
+		&cli.Env{Ctx: ctx, Getenv: getenv, Stdin: stdin, Stdout: stdout, Stderr: stderr})
 }

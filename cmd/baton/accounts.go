@@ -25,21 +25,17 @@ func (c *userAddCmd) Run(e *env) error {
 		return stdinRequired("password-stdin", "password")
 	}
 	for _, r := range c.Role { // before reading stdin or opening the database
-		if !slices.Contains(oauth.Roles(), r) {
-			return fmt.Errorf("unknown role %q (want %s)", r, strings.Join(oauth.Roles(), ", "))
+		if err := checkRole(r); err != nil {
+			return err
 		}
 	}
-	password, err := readSecret(e.stdin, "password")
+	password, err := readSecret(e.Stdin, "password")
 	if err != nil {
 		return err
 	}
-	return withAdmin(e, func(svc *oauth.Admin) error {
-		u, err := svc.AddUser(e.ctx, c.Username, password, c.Role...)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "user %s created (id %s)%s\n", u.Username, u.ID, rolesSuffix(u.Roles))
-		return nil
+	return adminDo(e, func(svc *oauth.Admin) (string, error) {
+		u, err := svc.AddUser(e.Ctx, c.Username, password, c.Role...)
+		return fmt.Sprintf("user %s created (id %s)%s", u.Username, u.ID, rolesSuffix(u.Roles)), err
 	})
 }
 
@@ -68,17 +64,21 @@ func (c *userRevokeRoleCmd) Run(e *env) error {
 }
 
 func (c *userRoleCmd) change(e *env, op func(*oauth.Admin, context.Context, string, string) (models.User, error), done string) error {
-	if !slices.Contains(oauth.Roles(), c.Role) {
-		return fmt.Errorf("unknown role %q (want %s)", c.Role, strings.Join(oauth.Roles(), ", "))
+	if err := checkRole(c.Role); err != nil {
+		return err
 	}
-	return withAdmin(e, func(svc *oauth.Admin) error {
-		u, err := op(svc, e.ctx, c.Username, c.Role)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "role %s %s: user %s%s\n", c.Role, done, u.Username, rolesSuffix(u.Roles))
-		return nil
+	return adminDo(e, func(svc *oauth.Admin) (string, error) {
+		u, err := op(svc, e.Ctx, c.Username, c.Role)
+		return fmt.Sprintf("role %s %s: user %s%s", c.Role, done, u.Username, rolesSuffix(u.Roles)), err
 	})
+}
+
+// checkRole refuses a role baton does not know.
+func checkRole(r string) error {
+	if !slices.Contains(oauth.Roles(), r) {
+		return fmt.Errorf("unknown role %q (want %s)", r, strings.Join(oauth.Roles(), ", "))
+	}
+	return nil
 }
 
 func rolesSuffix(roles []string) string {
@@ -107,19 +107,15 @@ func (c *clientAddCmd) Run(e *env) error {
 	spec := oauth.ClientSpec{ID: c.ID, Public: c.Public, Grants: c.Grants, Scopes: strings.Fields(c.Scopes),
 		RedirectURIs: c.RedirectURI, AllowedOrigins: c.Origin, Trusted: c.Trusted}
 	if c.SecretStdin {
-		secret, err := readSecret(e.stdin, "client secret")
+		secret, err := readSecret(e.Stdin, "client secret")
 		if err != nil {
 			return err
 		}
 		spec.Secret = secret
 	}
-	return withAdmin(e, func(svc *oauth.Admin) error {
-		cl, err := svc.AddClient(e.ctx, spec)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "%s client %s created\n", kindOf(cl.Public), cl.ID)
-		return nil
+	return adminDo(e, func(svc *oauth.Admin) (string, error) {
+		cl, err := svc.AddClient(e.Ctx, spec)
+		return fmt.Sprintf("%s client %s created", kindOf(cl.Public), cl.ID), err
 	})
 }
 
@@ -127,6 +123,15 @@ func (c *clientAddCmd) Run(e *env) error {
 // secret it names is read from stdin, never from arguments.
 func stdinRequired(flag, what string) error {
 	return fmt.Errorf("--%s is required: the %s is read from stdin, never from arguments", flag, what)
+}
+
+// stdinSecret reads the secret that --flag (given) says is on stdin. The
+// flag is required: a secret is never taken from the arguments.
+func stdinSecret(e *env, given bool, flag, what string) (string, error) {
+	if !given {
+		return "", stdinRequired(flag, what)
+	}
+	return readSecret(e.Stdin, what)
 }
 
 // readSecret reads the first line of r, without its line ending.

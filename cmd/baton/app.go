@@ -32,16 +32,16 @@ type app struct {
 
 // open loads the configuration, opens the database and migrates it.
 func open(e *env) (*app, error) {
-	cfg, err := loadConfig(e.getenv)
+	cfg, err := loadConfig(e.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	log := newLogger(cfg, e.stderr)
-	store, err := gormstore.Open(e.ctx, cfg.DatabaseURL, log)
+	log := newLogger(cfg, e.Stderr)
+	store, err := gormstore.Open(e.Ctx, cfg.DatabaseURL, log)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	if _, err := store.Migrate(e.ctx); err != nil {
+	if _, err := store.Migrate(e.Ctx); err != nil {
 		store.Close()
 		return nil, fmt.Errorf("migrate database: %w", err)
 	}
@@ -97,6 +97,30 @@ func newLogger(cfg configs.Config, w io.Writer) *slog.Logger {
 	return slog.New(handlers.LogHandler(slog.NewJSONHandler(w, opts)))
 }
 
+// withApp opens the database, runs fn and closes the store.
+func withApp(e *env, fn func(*app) error) error {
+	a, err := open(e)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a)
+}
+
+// adminDo opens the database and runs op with the administration for the
+// account and session commands; when op succeeds, it prints the line op
+// returns.
+func adminDo(e *env, op func(*oauth.Admin) (string, error)) error {
+	return withAdmin(e, func(svc *oauth.Admin) error {
+		done, err := op(svc)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.Stdout, done)
+		return nil
+	})
+}
+
 // withAdmin opens the database and runs fn with the administration for
 // the account and session commands (no signing keys needed).
 func withAdmin(e *env, fn func(*oauth.Admin) error) error {
@@ -106,34 +130,28 @@ func withAdmin(e *env, fn func(*oauth.Admin) error) error {
 // withShared opens the database and runs fn with the shared oauth pieces
 // of a command (no signing keys).
 func withShared(e *env, fn func(*app, *oauth.Shared) error) error {
-	a, err := open(e)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	opts, err := a.options(false)
-	if err != nil {
-		return err
-	}
-	sh, err := oauth.NewShared(a.store, opts, time.Now, a.log)
-	if err != nil {
-		return err
-	}
-	return fn(a, sh)
+	return withApp(e, func(a *app) error {
+		opts, err := a.options(false)
+		if err != nil {
+			return err
+		}
+		sh, err := oauth.NewShared(a.store, opts, time.Now, a.log)
+		if err != nil {
+			return err
+		}
+		return fn(a, sh)
+	})
 }
 
 // withRing opens the database, loads the signing keys and runs fn.
 func withRing(e *env, fn func(*app, *keys.Ring) error) error {
-	a, err := open(e)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ring, err := a.ring(e.ctx)
-	if err != nil {
-		return err
-	}
-	return fn(a, ring)
+	return withApp(e, func(a *app) error {
+		ring, err := a.ring(e.Ctx)
+		if err != nil {
+			return err
+		}
+		return fn(a, ring)
+	})
 }
 
 // server builds the oauth types of `baton serve`, feeding the metrics;

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,29 +19,10 @@ type clientListCmd struct {
 // Run prints every client, by id; never a secret.
 func (c *clientListCmd) Run(e *env) error {
 	return withAdmin(e, func(svc *oauth.Admin) error {
-		all := []oauth.ClientInfo{}
-		after := ""
-		for {
-			page, next, err := svc.ListClients(e.ctx, after, 500)
-			if err != nil {
-				return err
-			}
-			all = append(all, page...)
-			if next == "" {
-				break
-			}
-			after = next
-		}
-		if c.Format == "json" {
-			return writeJSON(e, all)
-		}
-		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tKIND\tGRANTS\tSCOPE\tTRUSTED\tCREATED")
-		for _, cl := range all {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%t\t%s\n", cl.ClientID, kindOf(cl.Public), strings.Join(cl.GrantTypes, ","),
+		return printList(e, c.Format == "json", svc.ListClients, "ID\tKIND\tGRANTS\tSCOPE\tTRUSTED\tCREATED", func(cl oauth.ClientInfo) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%s\t%t\t%s", cl.ClientID, kindOf(cl.Public), strings.Join(cl.GrantTypes, ","),
 				dash(cl.Scope), cl.Trusted, cl.CreatedAt)
-		}
-		return w.Flush()
+		})
 	})
 }
 
@@ -52,14 +34,14 @@ type clientShowCmd struct {
 // Run prints one client; never its secret.
 func (c *clientShowCmd) Run(e *env) error {
 	return withAdmin(e, func(svc *oauth.Admin) error {
-		cl, err := svc.ClientByID(e.ctx, c.ID)
+		cl, err := svc.ClientByID(e.Ctx, c.ID)
 		if err != nil {
 			return err
 		}
 		if c.Format == "json" {
 			return writeJSON(e, cl)
 		}
-		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		w := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 		for _, row := range [][2]string{
 			{"id", cl.ClientID}, {"kind", kindOf(cl.Public)}, {"grants", strings.Join(cl.GrantTypes, ",")},
 			{"scope", dash(cl.Scope)}, {"redirect uris", dash(strings.Join(cl.RedirectURIs, " "))},
@@ -93,13 +75,9 @@ func (c *clientUpdateCmd) Run(e *env) error {
 	if ch == (oauth.ClientChange{}) {
 		return errors.New("nothing to change: give --scopes, --grants, --redirect-uri or --origin")
 	}
-	return withAdmin(e, func(svc *oauth.Admin) error {
-		cl, err := svc.UpdateClient(e.ctx, c.ID, ch)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "client %s updated\n", cl.ClientID)
-		return nil
+	return adminDo(e, func(svc *oauth.Admin) (string, error) {
+		cl, err := svc.UpdateClient(e.Ctx, c.ID, ch)
+		return fmt.Sprintf("client %s updated", cl.ClientID), err
 	})
 }
 
@@ -124,16 +102,13 @@ func (c *clientRotateSecretCmd) Run(e *env) error {
 	if !c.SecretStdin {
 		return stdinRequired("secret-stdin", "secret")
 	}
-	secret, err := readSecret(e.stdin, "client secret")
+	secret, err := readSecret(e.Stdin, "client secret")
 	if err != nil {
 		return err
 	}
-	return withAdmin(e, func(svc *oauth.Admin) error {
-		if _, err := svc.RotateClientSecret(e.ctx, c.ID, secret); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "client %s: secret rotated; running servers refuse the old one within 5 s\n", c.ID)
-		return nil
+	return adminDo(e, func(svc *oauth.Admin) (string, error) {
+		_, err := svc.RotateClientSecret(e.Ctx, c.ID, secret)
+		return fmt.Sprintf("client %s: secret rotated; running servers refuse the old one within 5 s", c.ID), err
 	})
 }
 
@@ -143,13 +118,9 @@ type clientDeleteCmd struct {
 
 // Run deletes a client and ends its sessions.
 func (c *clientDeleteCmd) Run(e *env) error {
-	return withAdmin(e, func(svc *oauth.Admin) error {
-		n, err := svc.DeleteClient(e.ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "client %s deleted; %d sessions ended\n", c.ID, n)
-		return nil
+	return adminDo(e, func(svc *oauth.Admin) (string, error) {
+		n, err := svc.DeleteClient(e.Ctx, c.ID)
+		return fmt.Sprintf("client %s deleted; %d sessions ended", c.ID, n), err
 	})
 }
 
@@ -160,8 +131,36 @@ func kindOf(public bool) string {
 	return "confidential"
 }
 
+// printList prints every row of a listing, fetched 500 a page: as
+// indented JSON, or as a table under header, line making each row.
+func printList[T any](e *env, asJSON bool, list func(ctx context.Context, after string, limit int) ([]T, string, error),
+	header string, line func(T) string) error {
+	all := []T{}
+	for after := ""; ; {
+		page, next, err := list(e.Ctx, after, 500)
+		if err != nil {
+			return err
+		}
+		all = append(all, page...)
+		if next == "" {
+			break
+		}
+		after = next
+	}
+	if asJSON {
+		return writeJSON(e, all)
+	}
+	w := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, header)
+	for _, row := range all {
+		fmt.Fprintln(w, line(row))
+	}
+	return w.Flush()
+}
+
+// writeJSON prints v as indented JSON.
 func writeJSON(e *env, v any) error {
-	enc := json.NewEncoder(e.stdout)
+	enc := json.NewEncoder(e.Stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }

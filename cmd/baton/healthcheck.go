@@ -17,7 +17,7 @@ type healthcheckCmd struct {
 func (c *healthcheckCmd) Run(e *env) error {
 	u := c.URL
 	if u == "" {
-		cfg, err := loadConfig(e.getenv)
+		cfg, err := loadConfig(e.Getenv)
 		if err != nil {
 			return fmt.Errorf("healthcheck: configuration: %w", err)
 		}
@@ -32,7 +32,7 @@ func (c *healthcheckCmd) Run(e *env) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("healthcheck: %s answered %d", u, resp.StatusCode)
 	}
-	fmt.Fprintln(e.stdout, "ok")
+	fmt.Fprintln(e.Stdout, "ok")
 	return nil
 }
 

@@ -16,7 +16,7 @@ func (keysListCmd) Run(e *env) error {
 }
 
 func listKeys(e *env, ring *keys.Ring) error {
-	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	w := tabwriter.NewWriter(e.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "KID\tALG\tSTATE\tCREATED\tACTIVATES\tRETIRES\tREMOVED")
 	for _, k := range ring.Keys() {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Alg, k.State,
@@ -30,10 +30,10 @@ type keysRotateCmd struct{}
 // Run makes the next key active now.
 func (keysRotateCmd) Run(e *env) error {
 	return withRing(e, func(a *app, ring *keys.Ring) error {
-		if err := ring.Rotate(e.ctx); err != nil {
+		if err := ring.Rotate(e.Ctx); err != nil {
 			return keysError(err, a.cfg)
 		}
-		fmt.Fprintf(e.stdout, "rotated: %s signs now; running servers switch within %s\n", ring.ActiveKeyID(), ring.ReloadInterval())
+		fmt.Fprintf(e.Stdout, "rotated: %s signs now; running servers switch within %s\n", ring.ActiveKeyID(), ring.ReloadInterval())
 		return nil
 	})
 }
@@ -51,10 +51,7 @@ type keysRekeyCmd struct {
 
 // Run re-seals every signing key under a new KEK (KEK rotation).
 func (c *keysRekeyCmd) Run(e *env) error {
-	if !c.NewKEKStdin {
-		return stdinRequired("new-kek-stdin", "new KEK")
-	}
-	line, err := readSecret(e.stdin, "new KEK")
+	line, err := stdinSecret(e, c.NewKEKStdin, "new-kek-stdin", "new KEK")
 	if err != nil {
 		return err
 	}
@@ -62,19 +59,16 @@ func (c *keysRekeyCmd) Run(e *env) error {
 	if err != nil {
 		return fmt.Errorf("new KEK: %w", err)
 	}
-	a, err := open(e)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	oldKEK, err := a.kek()
-	if err != nil {
-		return err
-	}
-	n, err := keys.Rekey(e.ctx, a.store, oldKEK, newKEK)
-	if err != nil {
-		return keysError(err, a.cfg)
-	}
-	fmt.Fprintf(e.stdout, "%d signing keys re-sealed; restart every instance with the new BATON_KEK\n", n)
-	return nil
+	return withApp(e, func(a *app) error {
+		oldKEK, err := a.kek()
+		if err != nil {
+			return err
+		}
+		n, err := keys.Rekey(e.Ctx, a.store, oldKEK, newKEK)
+		if err != nil {
+			return keysError(err, a.cfg)
+		}
+		fmt.Fprintf(e.Stdout, "%d signing keys re-sealed; restart every instance with the new BATON_KEK\n", n)
+		return nil
+	})
 }

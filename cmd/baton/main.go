@@ -59,14 +59,10 @@ type commands struct {
 }
 
 // env is what every command receives: the process's context, environment
-// and standard streams.
+// and standard streams, and the commands' clock.
 type env struct {
-	ctx    context.Context
-	getenv func(string) string
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	now    func() time.Time // the commands' clock: time.Now but in tests
+	cli.Env
+	now func() time.Time // time.Now but in tests
 }
 
 // run executes one command and returns the process exit status. Errors are
@@ -79,5 +75,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return cli.Run("baton", "baton: an OAuth 2.0 authorization server with rotating refresh tokens.",
 		&commands{}, args, stdout, stderr,
-		&env{ctx: ctx, getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: now})
+		&env{Env: cli.Env{Ctx: ctx, Getenv: getenv, Stdin: stdin, Stdout: stdout, Stderr: stderr}, now: now})
 }

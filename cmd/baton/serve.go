@@ -25,21 +25,21 @@ type serveCmd struct{}
 
 // Run starts the server: migrate, load keys, serve until the context ends.
 func (serveCmd) Run(e *env) error {
-	a, err := open(e)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+	return withApp(e, func(a *app) error { return a.serve(e) })
+}
+
+// serve runs the server on the open app until the context ends.
+func (a *app) serve(e *env) error {
 	var ring *keys.Ring
 	metrics := handlers.NewMetrics(func() float64 { return ring.ActiveKeyAge().Seconds() })
 	v, c, _ := buildInfo()
 	metrics.SetBuildInfo(v, c) // as `baton version` prints them
 	metrics.WatchDatabase(a.store)
-	ring, err = a.ringWith(e.ctx, metrics.KeyRotated)
+	ring, err := a.ringWith(e.Ctx, metrics.KeyRotated)
 	if err != nil {
 		return err
 	}
-	mem, err := planMemory(a.cfg, e.getenv)
+	mem, err := planMemory(a.cfg, e.Getenv)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (serveCmd) Run(e *env) error {
 		return fmt.Errorf("BATON_ADDR: listen: %w", err)
 	}
 	defer ln.Close()
-	demo, err := a.demo(e.ctx, ln.Addr())
+	demo, err := a.demo(e.Ctx, ln.Addr())
 	if err != nil {
 		return err
 	}
@@ -84,7 +84,7 @@ func (serveCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(e.ctx)
+	ctx, cancel := context.WithCancel(e.Ctx)
 	defer cancel()
 	internal, err := a.serveInternal(ctx, hcfg)
 	if err != nil {
@@ -286,13 +286,10 @@ type migrateCmd struct{}
 
 // Run applies the schema migrations (open does) and reports them.
 func (migrateCmd) Run(e *env) error {
-	a, err := open(e)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	fmt.Fprintln(e.stdout, "schema is up to date")
-	return nil
+	return withApp(e, func(*app) error {
+		fmt.Fprintln(e.Stdout, "schema is up to date")
+		return nil
+	})
 }
 
 // servePprof serves net/http/pprof on a loopback address of its own.

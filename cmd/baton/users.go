@@ -1,10 +1,9 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/batonhq/baton/oauth"
 )
@@ -16,29 +15,9 @@ type userListCmd struct {
 // Run prints every user, by username.
 func (c *userListCmd) Run(e *env) error {
 	return withAdmin(e, func(svc *oauth.Admin) error {
-		users := []oauth.AdminUser{}
-		for after := ""; ; {
-			page, next, err := svc.ListUsers(e.ctx, after, 500)
-			if err != nil {
-				return err
-			}
-			users = append(users, page...)
-			if next == "" {
-				break
-			}
-			after = next
-		}
-		if c.Format == "json" {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(users)
-		}
-		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "USERNAME\tID\tROLES\tDISABLED\tCREATED")
-		for _, u := range users {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%t\t%s\n", u.Username, u.ID, dash(strings.Join(u.Roles, ",")), u.Disabled, u.CreatedAt)
-		}
-		return w.Flush()
+		return printList(e, c.Format == "json", svc.ListUsers, "USERNAME\tID\tROLES\tDISABLED\tCREATED", func(u oauth.AdminUser) string {
+			return fmt.Sprintf("%s\t%s\t%s\t%t\t%s", u.Username, u.ID, dash(strings.Join(u.Roles, ",")), u.Disabled, u.CreatedAt)
+		})
 	})
 }
 
@@ -49,20 +28,23 @@ type userSetPasswordCmd struct {
 
 // Run changes the password and ends the user's sessions.
 func (c *userSetPasswordCmd) Run(e *env) error {
-	if !c.PasswordStdin {
-		return stdinRequired("password-stdin", "password")
-	}
-	password, err := readSecret(e.stdin, "password")
+	password, err := stdinSecret(e, c.PasswordStdin, "password-stdin", "password")
 	if err != nil {
 		return err
 	}
-	return withAdmin(e, func(svc *oauth.Admin) error {
-		if _, err := svc.SetPassword(e.ctx, c.Username, password); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "password of %s changed; its sessions are revoked\n", c.Username)
-		return nil
+	return adminDo(e, func(svc *oauth.Admin) (string, error) {
+		_, err := svc.SetPassword(e.Ctx, c.Username, password)
+		return fmt.Sprintf("password of %s changed; its sessions are revoked", c.Username), err
 	})
+}
+
+type userDisableCmd struct {
+	Username string `required:"" help:"The user to disable."`
+}
+
+// Run disables a user and ends its sessions.
+func (c *userDisableCmd) Run(e *env) error {
+	return switchUser(e, c.Username, (*oauth.Admin).DisableUser, "disabled; its sessions are revoked")
 }
 
 type userEnableCmd struct {
@@ -71,12 +53,15 @@ type userEnableCmd struct {
 
 // Run lets a disabled user log in again.
 func (c *userEnableCmd) Run(e *env) error {
-	return withAdmin(e, func(svc *oauth.Admin) error {
-		if _, err := svc.EnableUser(e.ctx, c.Username); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "user %s enabled\n", c.Username)
-		return nil
+	return switchUser(e, c.Username, (*oauth.Admin).EnableUser, "enabled")
+}
+
+// switchUser disables or enables the user (op; the user it returns, of
+// either type, is not needed) and reports it as done.
+func switchUser[U any](e *env, username string, op func(*oauth.Admin, context.Context, string) (U, error), done string) error {
+	return adminDo(e, func(svc *oauth.Admin) (string, error) {
+		_, err := op(svc, e.Ctx, username)
+		return fmt.Sprintf("user %s %s", username, done), err
 	})
 }
 
@@ -86,11 +71,8 @@ type userDeleteCmd struct {
 
 // Run deletes a user with its sessions.
 func (c *userDeleteCmd) Run(e *env) error {
-	return withAdmin(e, func(svc *oauth.Admin) error {
-		if err := svc.DeleteUser(e.ctx, c.Username); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "user %s deleted with its sessions\n", c.Username)
-		return nil
+	return adminDo(e, func(svc *oauth.Admin) (string, error) {
+		err := svc.DeleteUser(e.Ctx, c.Username)
+		return fmt.Sprintf("user %s deleted with its sessions", c.Username), err
 	})
 }

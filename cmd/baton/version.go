@@ -17,7 +17,7 @@ type versionCmd struct{}
 // Run prints the version, the commit and the Go version.
 func (versionCmd) Run(e *env) error {
 	v, c, goVersion := buildInfo()
-	fmt.Fprintf(e.stdout, "baton %s (commit %s, %s)\n", v, c, goVersion)
+	fmt.Fprintf(e.Stdout, "baton %s (commit %s, %s)\n", v, c, goVersion)
 	return nil
 }
 

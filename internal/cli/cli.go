@@ -4,12 +4,23 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/alecthomas/kong"
 )
+
+// Env is what a command's Run method receives: the process's context,
+// environment and standard streams.
+type Env struct {
+	Ctx    context.Context
+	Getenv func(string) string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
 
 // exitCode is panicked by kong's Exit hook so that --help returns from Run
 // instead of exiting the process.
