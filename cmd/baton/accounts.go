@@ -134,6 +134,16 @@ func stdinSecret(e *env, given bool, flag, what string) (string, error) {
 	return readSecret(e.Stdin, what)
 }
 
+// changeSecret reads the new secret that --flag (given) says is on stdin
+// and then runs op with it, as adminDo does.
+func changeSecret(e *env, given bool, flag, what string, op func(svc *oauth.Admin, secret string) (string, error)) error {
+	secret, err := stdinSecret(e, given, flag, what)
+	if err != nil {
+		return err
+	}
+	return adminDo(e, func(svc *oauth.Admin) (string, error) { return op(svc, secret) })
+}
+
 // readSecret reads the first line of r, without its line ending.
 func readSecret(r io.Reader, what string) (string, error) {
 	line, err := bufio.NewReader(io.LimitReader(r, 4096)).ReadString('\n')

@@ -99,14 +99,7 @@ type clientRotateSecretCmd struct {
 // Run replaces a confidential client's secret; the old one stops working
 // at once here, and within 5 s on running servers (their client cache).
 func (c *clientRotateSecretCmd) Run(e *env) error {
-	if !c.SecretStdin {
-		return stdinRequired("secret-stdin", "secret")
-	}
-	secret, err := readSecret(e.Stdin, "client secret")
-	if err != nil {
-		return err
-	}
-	return adminDo(e, func(svc *oauth.Admin) (string, error) {
+	return changeSecret(e, c.SecretStdin, "secret-stdin", "client secret", func(svc *oauth.Admin, secret string) (string, error) {
 		_, err := svc.RotateClientSecret(e.Ctx, c.ID, secret)
 		return fmt.Sprintf("client %s: secret rotated; running servers refuse the old one within 5 s", c.ID), err
 	})

@@ -28,11 +28,7 @@ type userSetPasswordCmd struct {
 
 // Run changes the password and ends the user's sessions.
 func (c *userSetPasswordCmd) Run(e *env) error {
-	password, err := stdinSecret(e, c.PasswordStdin, "password-stdin", "password")
-	if err != nil {
-		return err
-	}
-	return adminDo(e, func(svc *oauth.Admin) (string, error) {
+	return changeSecret(e, c.PasswordStdin, "password-stdin", "password", func(svc *oauth.Admin, password string) (string, error) {
 		_, err := svc.SetPassword(e.Ctx, c.Username, password)
 		return fmt.Sprintf("password of %s changed; its sessions are revoked", c.Username), err
 	})
