@@ -43,3 +43,28 @@ wait_ready() {
   for _ in $(seq "${2:-50}"); do curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return; sleep 0.1; done
   echo "baton did not start" >&2; exit 1
 }
+
+# fill_sessions NAME N: N sessions of the client perf in database NAME, over
+# N/10 users: half live (used within the last day), half ended 45 days ago
+# (past the 30-day audit retention), with random nonces (no token exists for
+# them); then VACUUM ANALYZE.
+fill_sessions() {
+  psql -q "$PG/$1" -v n="$2" <<'SQL'
+\set ON_ERROR_STOP on
+SELECT (extract(epoch FROM now()) * 1000000)::bigint AS now, 86400000000::bigint AS day \gset
+INSERT INTO users (id, username, password_hash, created_at)
+  SELECT 'fu' || g, 'fill-' || g, 'x', :now - 100 * :day FROM generate_series(1, :n / 10) g;
+INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at,
+                      ended_at, end_reason, refresh_gen, rotated_at, refresh_check)
+  SELECT md5(g::text), 'fu' || (1 + g % (:n / 10)), 'perf', '',
+         c, l, c + 90 * :day,
+         CASE WHEN g % 2 = 0 THEN :now - 45 * :day END, CASE WHEN g % 2 = 0 THEN 'logout' ELSE '' END,
+         1 + g % 300, l, sha256(('nonce' || g)::bytea)
+  FROM (SELECT g,
+               CASE WHEN g % 2 = 0 THEN :now - 60 * :day ELSE :now - (g % 80) * :day END AS c,
+               CASE WHEN g % 2 = 0 THEN :now - 50 * :day ELSE :now - (g % 86400)::bigint * 1000000 END AS l
+        FROM generate_series(1, :n) g) s;
+VACUUM ANALYZE users;
+VACUUM ANALYZE sessions;
+SQL
+}

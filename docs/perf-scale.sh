@@ -29,24 +29,7 @@ for db in small big; do
   "$bin" client add --id perf --public --grants password,refresh_token >/dev/null
 done
 t0=$(date +%s.%N)
-psql -q "$PG/baton_perf_big" -v n="$N" <<'SQL'
-\set ON_ERROR_STOP on
-SELECT (extract(epoch FROM now()) * 1000000)::bigint AS now, 86400000000::bigint AS day \gset
-INSERT INTO users (id, username, password_hash, created_at)
-  SELECT 'fu' || g, 'fill-' || g, 'x', :now - 100 * :day FROM generate_series(1, :n / 10) g;
-INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at,
-                      ended_at, end_reason, refresh_gen, rotated_at, refresh_check)
-  SELECT md5(g::text), 'fu' || (1 + g % (:n / 10)), 'perf', '',
-         c, l, c + 90 * :day,
-         CASE WHEN g % 2 = 0 THEN :now - 45 * :day END, CASE WHEN g % 2 = 0 THEN 'logout' ELSE '' END,
-         1 + g % 300, l, sha256(('nonce' || g)::bytea)
-  FROM (SELECT g,
-               CASE WHEN g % 2 = 0 THEN :now - 60 * :day ELSE :now - (g % 80) * :day END AS c,
-               CASE WHEN g % 2 = 0 THEN :now - 50 * :day ELSE :now - (g % 86400)::bigint * 1000000 END AS l
-        FROM generate_series(1, :n) g) s;
-VACUUM ANALYZE users;
-VACUUM ANALYZE sessions;
-SQL
+fill_sessions baton_perf_big "$N"
 echo "fill: $N sessions in $(echo "$(date +%s.%N) - $t0" | bc | cut -c1-5) s"
 size() { # live sessions, bytes of sessions + refresh_tokens (indexes, TOAST)
   psql -At "$PG/baton_perf_big" -c "SELECT count(*) FILTER (WHERE ended_at IS NULL), count(*),

@@ -50,5 +50,9 @@ func (s *Store) CountStatements() (*atomic.Int64, error) {
 // RotatePostgres is the hot-path statement (plan tests).
 const RotatePostgres = rotatePostgres
 
+// EndExpired is the purge's statement ending sessions past their limits,
+// with ? placeholders (plan tests).
+const EndExpired = endExpired
+
 // Translate is translate (tests of the error mapping).
 var Translate = translate

@@ -3,6 +3,7 @@ package gormstore
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -63,6 +64,29 @@ var migrations = []migration{
 		sqlite:   schemaV7("BLOB"),
 		postgres: schemaV7("BYTEA"),
 	},
+	{
+		version:  8,
+		name:     "live sessions indexed by the day of their last use, for the idle sweep",
+		sqlite:   schemaV8("INTEGER", "VIRTUAL"),
+		postgres: schemaV8("BIGINT", "STORED"),
+	},
+}
+
+// schemaV8 lets the purge's idle sweep find the sessions past their idle
+// limit through an index instead of reading every live session each
+// minute. An index on last_used_at would cost every rotation an index
+// entry (no HOT update, schemaV4); used_day, the day of the last use, is
+// computed by the database from last_used_at, so every write keeps it
+// right, and it changes at most once a day per session: the other
+// rotations of the day stay HOT (TestRotationStaysHOT). The sweep reads the
+// live sessions whose day is at most the limit's day, then checks
+// last_used_at. Postgres stores the column (adding it rewrites the table,
+// under an exclusive lock: docs/upgrades.md); SQLite computes it on read.
+func schemaV8(integer, kind string) []string {
+	return []string{
+		`ALTER TABLE sessions ADD COLUMN used_day ` + integer + ` GENERATED ALWAYS AS (last_used_at / ` + strconv.FormatInt(dayMicros, 10) + `) ` + kind,
+		`CREATE INDEX sessions_live_used_day ON sessions (used_day) WHERE ended_at IS NULL`,
+	}
 }
 
 // schemaV7 moves the refresh-token chain onto the session row: the

@@ -7,15 +7,32 @@ import (
 	"github.com/batonhq/baton/models"
 )
 
+// endExpired ends the sessions past their absolute or idle limit, at the
+// moment the limit was reached: at most a batch of each kind. Each kind is
+// read in the order of an index of live sessions: by expires_at, and by
+// used_day, the day of last_used_at (schemaV8), which bounds what the idle
+// search reads to the sessions last used on or before the idle limit's day.
+// The order is what makes the planner take the indexes: it cannot tell
+// that the ended sessions, which the indexes leave out, are the ones whose
+// limits have passed, and without it reads the whole table for a LIMIT it
+// expects to reach at once (TestIdleSweepPlanUsesIndexes).
+const endExpired = `UPDATE sessions SET
+		end_reason = CASE WHEN expires_at <= last_used_at + ? THEN ? ELSE ? END,
+		ended_at = CASE WHEN expires_at <= last_used_at + ? THEN expires_at ELSE last_used_at + ? END
+	WHERE id IN (
+		SELECT id FROM (SELECT id FROM sessions WHERE ended_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?) absolute
+		UNION ALL
+		SELECT id FROM (SELECT id FROM sessions WHERE ended_at IS NULL AND used_day <= ? AND last_used_at <= ?
+			ORDER BY used_day LIMIT ?) idle)`
+
 // EndExpiredSessions records the end of sessions past their absolute or
-// idle limit, at the moment the limit was reached.
+// idle limit, at the moment the limit was reached (endExpired); batch
+// bounds each kind.
 func (s *Store) EndExpiredSessions(ctx context.Context, now time.Time, idle time.Duration, batch int) (int64, error) {
 	n, idleUS := int64(toMicros(now)), idle.Microseconds()
-	res := s.db.WithContext(ctx).Exec(`UPDATE sessions SET
-			end_reason = CASE WHEN expires_at <= last_used_at + ? THEN ? ELSE ? END,
-			ended_at = CASE WHEN expires_at <= last_used_at + ? THEN expires_at ELSE last_used_at + ? END
-		WHERE id IN (SELECT id FROM sessions WHERE ended_at IS NULL AND (expires_at <= ? OR last_used_at <= ?) LIMIT ?)`,
-		idleUS, models.EndAbsolute, models.EndIdle, idleUS, idleUS, n, n-idleUS, batch)
+	usedBefore := n - idleUS // integer division truncates alike in Go and SQL: day order follows time order
+	res := s.db.WithContext(ctx).Exec(endExpired,
+		idleUS, models.EndAbsolute, models.EndIdle, idleUS, idleUS, n, batch, usedBefore/dayMicros, usedBefore, batch)
 	return res.RowsAffected, translate(res.Error)
 }
 

@@ -11,6 +11,10 @@ import (
 // Times round-trip in UTC, truncated to the microsecond.
 type micros int64
 
+// dayMicros is a day in microseconds: sessions.used_day is last_used_at /
+// dayMicros (schemaV8).
+const dayMicros int64 = 24 * 60 * 60 * 1e6
+
 func toMicros(t time.Time) micros {
 	if t.IsZero() {
 		return 0

@@ -140,6 +140,46 @@ func testMaxSessionsParallel(t *testing.T, s Store) {
 	}
 }
 
+// testIdleSweepByDay: the idle sweep ends exactly the sessions last used
+// at or before the idle limit, whether they were last used days before it,
+// earlier on its day or at its very microsecond, and none used after it on
+// the same day or later; a session whose last use moved on by a refresh is
+// judged by that use (the store may index the day of the last use).
+func testIdleSweepByDay(t *testing.T, s Store) {
+	seed(t, s) // s1: expires t0+1h, so past its absolute limit below
+	ctx := t.Context()
+	idle := 30 * 24 * time.Hour
+	limit := t0.Add(10 * 24 * time.Hour) // 10:00 on its day
+	now := limit.Add(idle)
+	used := map[string]time.Time{
+		"old": limit.Add(-5 * 24 * time.Hour), "earlier": limit.Add(-time.Hour), "edge": limit,
+		"later": limit.Add(time.Microsecond), "next-day": limit.Add(20 * time.Hour), "moved": limit.Add(-3 * 24 * time.Hour),
+	}
+	for id, at := range used {
+		if _, err := s.CreateSession(ctx, models.Session{ID: id, UserID: "u1", ClientID: "c1", Scope: "read", CreatedAt: at,
+			LastUsedAt: at, ExpiresAt: now.Add(24 * time.Hour), RefreshGen: 1, RefreshCheck: hash("nonce-" + id)}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.UseRefresh(ctx, key("moved"), rotateOrReplay(1, now.Add(-time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.EndExpiredSessions(ctx, now, idle, 100)
+	if err != nil || n != 4 {
+		t.Fatalf("EndExpiredSessions = %d, %v; want 4 (s1, old, earlier, edge)", n, err)
+	}
+	for id, want := range map[string]string{"s1": models.EndAbsolute, "old": models.EndIdle, "earlier": models.EndIdle, "edge": models.EndIdle,
+		"later": "", "next-day": "", "moved": ""} {
+		got, err := s.Session(ctx, id)
+		if err != nil || got.EndReason != want {
+			t.Errorf("%s: end reason %q (%v), want %q", id, got.EndReason, err, want)
+		}
+		if want == models.EndIdle && !got.EndedAt.Equal(used[id].Add(idle).Truncate(time.Microsecond)) {
+			t.Errorf("%s ended at %v, want its last use + the idle limit, %v", id, got.EndedAt, used[id].Add(idle))
+		}
+	}
+}
+
 func testExpireAndPurge(t *testing.T, s Store) {
 	seed(t, s) // s1: created t0, expires t0+1h
 	ctx := t.Context()

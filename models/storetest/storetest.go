@@ -57,6 +57,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"EndSessions", testEndSessions},
 		{"MaxSessionsPerUserParallel", testMaxSessionsParallel},
 		{"ExpireAndPurge", testExpireAndPurge},
+		{"IdleSweepByDay", testIdleSweepByDay},
 		{"KeysNoLostUpdate", testKeysParallel},
 		{"Roles", testRoles},
 		{"RolesParallel", testRolesParallel},
