@@ -9,7 +9,6 @@
 package gormstore_test
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -25,16 +24,12 @@ import (
 
 // TestRotationWritesNoIndexEntry pins what lets Postgres update a token
 // and a session in place (HOT): no index covers a column that a rotation
-// updates, in its key or its predicate.
+// updates, in its key or its predicate. (used_day, indexed, follows
+// last_used_at but changes once a day: TestRotationStaysHOT.)
 func TestRotationWritesNoIndexEntry(t *testing.T) {
 	url := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
 	gormtest.OpenPostgresAt(t, url)
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.QueryContext(t.Context(), `SELECT tablename, indexdef FROM pg_indexes
+	rows, err := onOneConn(t, url).QueryContext(t.Context(), `SELECT tablename, indexdef FROM pg_indexes
 		WHERE schemaname = current_schema() AND tablename IN ('sessions', 'refresh_tokens')`)
 	if err != nil {
 		t.Fatal(err)
@@ -69,48 +64,14 @@ func TestRotatePlanUsesPrimaryKey(t *testing.T) {
 	url := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
 	s := gormtest.OpenPostgresAt(t, url)
 	seedSession(t, s)
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx := t.Context()
-	for _, stmt := range []string{
+	conn := onOneConn(t, url,
 		`INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at, refresh_gen, refresh_check)
 			SELECT 'bulk' || i, 'u', 'c', '', 1, 1, 9000000000000000, 1, '\x00' FROM generate_series(1, 3000) i`,
 		`VACUUM`, // no ANALYZE: the plan must not hang on fresh statistics
 		`SET plan_cache_mode = force_generic_plan`,
-		`PREPARE rotate(text[], bigint[], bytea[], text[], bigint[], bigint[]) AS ` + gormstore.RotatePostgres,
-	} {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			t.Fatalf("%.60s: %v", stmt, err)
-		}
-	}
-	for _, stats := range []string{"without statistics", "analyzed"} {
-		if stats == "analyzed" {
-			if _, err := conn.ExecContext(ctx, `ANALYZE`); err != nil {
-				t.Fatal(err)
-			}
-		}
-		rows, err := conn.QueryContext(ctx, `EXPLAIN (COSTS OFF) EXECUTE rotate('{s1,bulk7}', '{1,1}', '{"\\\\x00","\\\\x00"}', '{c,c}', '{1,1}', '{0,0}')`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan strings.Builder
-		for rows.Next() {
-			var line string
-			if err := rows.Scan(&line); err != nil {
-				t.Fatal(err)
-			}
-			plan.WriteString(line + "\n")
-		}
-		rows.Close()
-		p := plan.String()
+		`PREPARE rotate(text[], bigint[], bytea[], text[], bigint[], bigint[]) AS `+gormstore.RotatePostgres)
+	beforeAndAfterAnalyze(t, conn, func(stats string) {
+		p := explain(t, conn, `EXPLAIN (COSTS OFF) EXECUTE rotate('{s1,bulk7}', '{1,1}', '{"\\\\x00","\\\\x00"}', '{c,c}', '{1,1}', '{0,0}')`)
 		byKey := strings.Contains(p, "Index Scan using sessions_pkey on sessions")
 		if !byKey || strings.Contains(p, "Seq Scan on sessions") || strings.Contains(p, "sessions_live_expires") {
 			t.Fatalf("%s, the plan does not find the sessions by their key:\n%s", stats, p)
@@ -118,7 +79,7 @@ func TestRotatePlanUsesPrimaryKey(t *testing.T) {
 		if testing.Verbose() {
 			t.Logf("%s:\n%s", stats, p)
 		}
-	}
+	})
 }
 
 // TestRotationStaysHOT measures what TestRotationWritesNoIndexEntry
@@ -142,12 +103,7 @@ func TestRotationStaysHOT(t *testing.T) {
 		ExpiresAt: day.Add(72 * time.Hour), RefreshGen: 1, RefreshCheck: check}, 0); err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := onOneConn(t, url).BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,23 +148,13 @@ func TestRotationStaysHOT(t *testing.T) {
 func TestIdleSweepPlanUsesIndexes(t *testing.T) {
 	url := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
 	gormtest.OpenPostgresAt(t, url)
-	db, err := sql.Open("pgx", url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	conn, err := db.Conn(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	ctx := t.Context()
 	now, day := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC).UnixMicro(), (24 * time.Hour).Microseconds()
 	stmt := gormstore.EndExpired
 	for i := 1; strings.Contains(stmt, "?"); i++ {
 		stmt = strings.Replace(stmt, "?", fmt.Sprintf("$%d", i), 1)
 	}
-	for _, q := range []string{
+	conn := onOneConn(t, url,
 		`INSERT INTO users (id, username, password_hash, created_at) VALUES ('u', 'u', 'h', 1)`,
 		`INSERT INTO clients (id, public, grants, scopes, created_at) VALUES ('c', TRUE, '', '', 1)`,
 		fmt.Sprintf(`INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at, refresh_gen, refresh_check)
@@ -218,24 +164,14 @@ func TestIdleSweepPlanUsesIndexes(t *testing.T) {
 		fmt.Sprintf(`INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at, refresh_gen, refresh_check, ended_at, end_reason)
 			SELECT 'ended' || i, 'u', 'c', '', %d, %d, %d, 1, '\x00', %d, 'idle' FROM generate_series(1, 20000) i`, now-day*90, now-day*60, now-day*10, now-day*30),
 		`VACUUM`,
-		`PREPARE sweep(bigint, text, text, bigint, bigint, bigint, int, bigint, bigint, int) AS ` + stmt,
-	} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%.60s: %v", q, err)
-		}
-	}
+		`PREPARE sweep(bigint, text, text, bigint, bigint, bigint, int, bigint, bigint, int) AS `+stmt)
 	idle := 30 * day
-	for _, stats := range []string{"without statistics", "analyzed"} {
-		if stats == "analyzed" {
-			if _, err := conn.ExecContext(ctx, `ANALYZE`); err != nil {
-				t.Fatal(err)
-			}
-		}
+	beforeAndAfterAnalyze(t, conn, func(stats string) {
 		for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
 			if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = `+mode); err != nil {
 				t.Fatal(err)
 			}
-			p := explain(ctx, t, conn, fmt.Sprintf(`EXPLAIN (COSTS OFF) EXECUTE sweep(%d, 'absolute', 'idle', %d, %d, %d, 500, %d, %d, 500)`,
+			p := explain(t, conn, fmt.Sprintf(`EXPLAIN (COSTS OFF) EXECUTE sweep(%d, 'absolute', 'idle', %d, %d, %d, 500, %d, %d, 500)`,
 				idle, idle, idle, now, (now-idle)/day, now-idle))
 			if strings.Contains(p, "Seq Scan on sessions") || !strings.Contains(p, "sessions_live_used_day") || !strings.Contains(p, "sessions_live_expires") {
 				t.Fatalf("%s, %s: the sweep does not find due sessions through the indexes of live sessions:\n%s", stats, mode, p)
@@ -244,13 +180,46 @@ func TestIdleSweepPlanUsesIndexes(t *testing.T) {
 				t.Logf("%s, %s:\n%s", stats, mode, p)
 			}
 		}
+	})
+}
+
+// onOneConn opens one connection to the database at url, closed when the
+// test ends, and runs the setup statements on it.
+func onOneConn(t *testing.T, url string, setup ...string) *sql.Conn {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	for _, stmt := range setup {
+		if _, err := conn.ExecContext(t.Context(), stmt); err != nil {
+			t.Fatalf("%.60s: %v", stmt, err)
+		}
+	}
+	return conn
+}
+
+// beforeAndAfterAnalyze runs check on a database without statistics, then
+// again after ANALYZE: a plan must not depend on them.
+func beforeAndAfterAnalyze(t *testing.T, conn *sql.Conn, check func(stats string)) {
+	t.Helper()
+	check("without statistics")
+	if _, err := conn.ExecContext(t.Context(), `ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	check("analyzed")
 }
 
 // explain returns the plan EXPLAIN prints, a line a row.
-func explain(ctx context.Context, t *testing.T, conn *sql.Conn, q string) string {
+func explain(t *testing.T, conn *sql.Conn, q string) string {
 	t.Helper()
-	rows, err := conn.QueryContext(ctx, q)
+	rows, err := conn.QueryContext(t.Context(), q)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package gormstore_test
 import (
 	"database/sql"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -89,53 +88,30 @@ func lockSession(t *testing.T, url, id string) (db *sql.DB, tx *sql.Tx, waitBloc
 // successor, stored on the spent token's row before, must still be found
 // (now on the successor's row) and forgotten by the spend time.
 func TestMigrationMovesSealedSuccessors(t *testing.T) {
-	for _, b := range []struct {
-		name  string
-		url   func(t *testing.T) string
-		bytes string // a byte-string literal of %x
-	}{
-		{"SQLite", func(t *testing.T) string { return "sqlite:" + filepath.Join(t.TempDir(), "v3.db") }, `X'%x'`},
-		{"Postgres", func(t *testing.T) string { return gormtest.FreshSchema(t, gormtest.PostgresURL(t)) }, `'\x%x'`},
-	} {
-		t.Run(b.name, func(t *testing.T) {
-			ctx := t.Context()
-			s, err := gormstore.Open(ctx, b.url(t), quietLog())
-			if err != nil {
-				t.Fatal(err)
+	upgrade(t, 3, func(bytes string) []string {
+		lit := func(v string) string { return fmt.Sprintf(bytes, v) }
+		return []string{
+			`INSERT INTO users (id, username, password_hash, created_at) VALUES ('u', 'u', 'h', 1)`,
+			`INSERT INTO clients (id, public, grants, scopes, created_at) VALUES ('c', TRUE, 'refresh_token', '', 1)`,
+			`INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at) VALUES ('s1', 'u', 'c', '', 1, 30, 9000000000000000)`,
+			"INSERT INTO refresh_tokens (hash, session_id, created_at, spent_at, successor_hash, sealed_successor) VALUES (" + lit("a") + ", 's1', 1, 20, " + lit("b") + ", " + lit("sealed-b") + ")",
+			"INSERT INTO refresh_tokens (hash, session_id, created_at, spent_at, successor_hash, sealed_successor) VALUES (" + lit("b") + ", 's1', 20, 30, " + lit("c") + ", " + lit("sealed-c") + ")",
+			"INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (" + lit("c") + ", 's1', 30)",
+		}
+	}, func(t *testing.T, s *gormstore.Store) {
+		ctx := t.Context()
+		for _, tc := range []struct{ token, sealed string }{{"a", "sealed-b"}, {"b", "sealed-c"}, {"c", ""}} {
+			st, err := s.InspectRefreshToken(ctx, []byte(tc.token))
+			if err != nil || string(st.Legacy.SealedSuccessor) != tc.sealed {
+				t.Fatalf("token %s: sealed successor %q (%v), want %q", tc.token, st.Legacy.SealedSuccessor, err, tc.sealed)
 			}
-			defer s.Close()
-			lit := func(v string) string { return fmt.Sprintf(b.bytes, v) }
-			if _, err := s.MigrateTo(ctx, 3); err != nil {
-				t.Fatal(err)
-			}
-			for _, stmt := range []string{
-				`INSERT INTO users (id, username, password_hash, created_at) VALUES ('u', 'u', 'h', 1)`,
-				`INSERT INTO clients (id, public, grants, scopes, created_at) VALUES ('c', TRUE, 'refresh_token', '', 1)`,
-				`INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at) VALUES ('s1', 'u', 'c', '', 1, 30, 9000000000000000)`,
-				"INSERT INTO refresh_tokens (hash, session_id, created_at, spent_at, successor_hash, sealed_successor) VALUES (" + lit("a") + ", 's1', 1, 20, " + lit("b") + ", " + lit("sealed-b") + ")",
-				"INSERT INTO refresh_tokens (hash, session_id, created_at, spent_at, successor_hash, sealed_successor) VALUES (" + lit("b") + ", 's1', 20, 30, " + lit("c") + ", " + lit("sealed-c") + ")",
-				"INSERT INTO refresh_tokens (hash, session_id, created_at) VALUES (" + lit("c") + ", 's1', 30)",
-			} {
-				if err := s.Exec(ctx, stmt); err != nil {
-					t.Fatalf("%s: %v", stmt, err)
-				}
-			}
-			if n, err := s.Migrate(ctx); err != nil || n != gormstore.Migrations-3 {
-				t.Fatalf("migrate applied %d: %v", n, err)
-			}
-			for _, tc := range []struct{ token, sealed string }{{"a", "sealed-b"}, {"b", "sealed-c"}, {"c", ""}} {
-				st, err := s.InspectRefreshToken(ctx, []byte(tc.token))
-				if err != nil || string(st.Legacy.SealedSuccessor) != tc.sealed {
-					t.Fatalf("token %s: sealed successor %q (%v), want %q", tc.token, st.Legacy.SealedSuccessor, err, tc.sealed)
-				}
-			}
-			// Token a was spent at 20 µs: only its sealed successor goes.
-			if n, err := s.ForgetSuccessors(ctx, time.UnixMicro(21)); err != nil || n != 1 {
-				t.Fatalf("forgot %d (%v), want 1", n, err)
-			}
-			if st, _ := s.InspectRefreshToken(ctx, []byte("b")); string(st.Legacy.SealedSuccessor) != "sealed-c" {
-				t.Fatalf("token b lost its sealed successor: %q", st.Legacy.SealedSuccessor)
-			}
-		})
-	}
+		}
+		// Token a was spent at 20 µs: only its sealed successor goes.
+		if n, err := s.ForgetSuccessors(ctx, time.UnixMicro(21)); err != nil || n != 1 {
+			t.Fatalf("forgot %d (%v), want 1", n, err)
+		}
+		if st, _ := s.InspectRefreshToken(ctx, []byte("b")); string(st.Legacy.SealedSuccessor) != "sealed-c" {
+			t.Fatalf("token b lost its sealed successor: %q", st.Legacy.SealedSuccessor)
+		}
+	})
 }
