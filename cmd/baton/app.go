@@ -135,7 +135,7 @@ func withShared(e *env, fn func(*app, *oauth.Shared) error) error {
 		if err != nil {
 			return err
 		}
-		sh, err := oauth.NewShared(a.store, opts, time.Now, a.log)
+		sh, err := oauth.NewShared(a.store, opts, a.now, a.log)
 		if err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ func (a *app) server(keys oauth.Keys, metrics oauth.Metrics, edit func(*oauth.Op
 	if edit != nil {
 		edit(&opts)
 	}
-	return oauth.NewServer(a.store, keys, opts, time.Now, a.log)
+	return oauth.NewServer(a.store, keys, opts, a.now, a.log)
 }
 
 // options copies the configuration into oauth.Options; serving adds the
