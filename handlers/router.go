@@ -109,6 +109,9 @@ func mountAdmin(r gin.IRouter, cfg Config) {
 func newEngine(cfg Config, withMetrics bool) (*gin.Engine, error) {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
+	// Route on the path as sent, then unescape the parameters: a username
+	// or client id may hold "/" (percent-encoded in the admin API's paths).
+	r.UseRawPath = true
 	// Client addresses (login throttling, logs) come from the connection,
 	// or from X-Forwarded-For when the peer is a configured proxy; never
 	// from X-Real-IP, which a proxy that only sets X-Forwarded-For passes
