@@ -220,6 +220,12 @@ func TestAdminSessionsAPI(t *testing.T) {
 					t.Fatalf("session lacks %s: %v", k, m)
 				}
 			}
+			// SPEC §2: every field in every item, null where there is no value.
+			for _, k := range []string{"revoked_at", "end_reason"} {
+				if v, ok := m[k]; !ok || v != nil {
+					t.Fatalf("live session: %s present %v, value %v; want present and null", k, ok, v)
+				}
+			}
 			seen = append(seen, m["id"].(string))
 		}
 		if next = body["next"].(string); next == "" {
@@ -305,10 +311,10 @@ func TestOneLoginPerUser(t *testing.T) {
 			live := 0
 			for _, sess := range page {
 				switch {
-				case sess.EndReason == "":
+				case sess.EndReason == nil:
 					live++
-				case sess.EndReason != "replaced":
-					t.Fatalf("session ended as %q", sess.EndReason)
+				case *sess.EndReason != "replaced":
+					t.Fatalf("session ended as %q", *sess.EndReason)
 				}
 			}
 			if live != 2 || len(page) != 50 {

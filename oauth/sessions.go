@@ -15,15 +15,15 @@ var ErrNotFound = errors.New("oauth: not found")
 
 // SessionInfo is a session as the admin API and CLI show it.
 type SessionInfo struct {
-	ID         string `json:"id"`
-	Username   string `json:"username"`
-	ClientID   string `json:"client_id"`
-	Scope      string `json:"scope"`
-	CreatedAt  string `json:"created_at"`
-	LastUsedAt string `json:"last_used_at"`
-	ExpiresAt  string `json:"expires_at"` // the earlier of the idle and absolute limits
-	RevokedAt  string `json:"revoked_at,omitempty"`
-	EndReason  string `json:"end_reason,omitempty"`
+	ID         string  `json:"id"`
+	Username   string  `json:"username"`
+	ClientID   string  `json:"client_id"`
+	Scope      string  `json:"scope"`
+	CreatedAt  string  `json:"created_at"`
+	LastUsedAt string  `json:"last_used_at"`
+	ExpiresAt  string  `json:"expires_at"` // the earlier of the idle and absolute limits
+	RevokedAt  *string `json:"revoked_at"` // null while the session is live (SPEC §2: every field in every item)
+	EndReason  *string `json:"end_reason"` // null while the session is live
 }
 
 const timeFormat = "2006-01-02T15:04:05.000000Z07:00"
@@ -34,10 +34,10 @@ func (s *Admin) info(sess models.Session, username string) SessionInfo {
 		CreatedAt:  sess.CreatedAt.UTC().Format(timeFormat),
 		LastUsedAt: sess.LastUsedAt.UTC().Format(timeFormat),
 		ExpiresAt:  s.sessionExpiry(sess).UTC().Format(timeFormat),
-		EndReason:  sess.EndReason,
 	}
 	if sess.Ended() {
-		out.RevokedAt = sess.EndedAt.UTC().Format(timeFormat)
+		at, reason := sess.EndedAt.UTC().Format(timeFormat), sess.EndReason
+		out.RevokedAt, out.EndReason = &at, &reason
 	}
 	return out
 }

@@ -22,16 +22,25 @@ func (c *sessionsListCmd) Run(e *env) error {
 		}
 		return printList(e, false, list, "ID\tCLIENT\tSCOPE\tCREATED\tLAST USED\tEXPIRES\tENDED\tREASON", func(s oauth.SessionInfo) string {
 			return fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", s.ID, s.ClientID, dash(s.Scope), s.CreatedAt,
-				s.LastUsedAt, s.ExpiresAt, dash(s.RevokedAt), dash(s.EndReason))
+				s.LastUsedAt, s.ExpiresAt, dash(orEmpty(s.RevokedAt)), dash(orEmpty(s.EndReason)))
 		})
 	})
 }
 
+// dash is a table cell: "-" for an empty value.
 func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
 	return s
+}
+
+// orEmpty is the value of a nullable field, "" for null.
+func orEmpty(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 type sessionsRevokeCmd struct {
