@@ -74,8 +74,8 @@ var errorTable = [...]row{
 	kindInvalidInput: {status: http.StatusBadRequest, code: "invalid_request"},
 	kindNotFound:     {status: http.StatusNotFound, code: "not_found"},
 	kindConflict:     {status: http.StatusConflict, code: "conflict"},
-	kindNoRoute:      {status: http.StatusNotFound, code: "not_found"},
-	kindNoMethod:     {status: http.StatusMethodNotAllowed, code: "method_not_allowed"},
+	kindNoRoute:      {status: http.StatusNotFound, code: "not_found", desc: "no such path"},
+	kindNoMethod:     {status: http.StatusMethodNotAllowed, code: "method_not_allowed", desc: "this path does not take this method"},
 }
 
 // unavailableRetry is the Retry-After of an unreachable database.

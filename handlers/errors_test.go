@@ -96,8 +96,8 @@ func TestErrorTable(t *testing.T) {
 			kind: kindConflict, status: 409, code: "conflict", desc: "a client with this client_id already exists"},
 		{name: "rotation too early", at: admin, err: tooEarly,
 			kind: kindConflict, status: 409, code: "conflict", desc: tooEarly.Error()},
-		{name: "no route", err: errNoRoute, kind: kindNoRoute, status: 404, code: "not_found"},
-		{name: "no method", err: errNoMethod, kind: kindNoMethod, status: 405, code: "method_not_allowed"},
+		{name: "no route", err: errNoRoute, kind: kindNoRoute, status: 404, code: "not_found", desc: "no such path"},
+		{name: "no method", err: errNoMethod, kind: kindNoMethod, status: 405, code: "method_not_allowed", desc: "this path does not take this method"},
 	} {
 		seen[tt.kind] = true
 		t.Run(tt.name, func(t *testing.T) {
