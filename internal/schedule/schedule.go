@@ -19,7 +19,10 @@ type Job struct {
 // behind (its own run, or another's, outlasted its period) skips the ticks
 // it missed, as a time.Ticker does.
 func Run(ctx context.Context, jobs ...Job) {
-	var one sync.Mutex // jobs share the store: they run one at a time
+	// Jobs share the store: they run one at a time. A channel rather than a
+	// mutex, so that a job waiting for its turn also stops with ctx (and,
+	// in tests, counts as blocked for testing/synctest).
+	one := make(chan struct{}, 1)
 	var wg sync.WaitGroup
 	for _, j := range jobs {
 		wg.Go(func() {
@@ -30,12 +33,14 @@ func Run(ctx context.Context, jobs ...Job) {
 				case <-ctx.Done():
 					return
 				case <-t.C:
-					one.Lock()
-					if ctx.Err() == nil {
-						j.Do(ctx)
-					}
-					one.Unlock()
 				}
+				select {
+				case <-ctx.Done():
+					return
+				case one <- struct{}{}:
+				}
+				j.Do(ctx)
+				<-one
 			}
 		})
 	}
