@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/gin-gonic/gin"
@@ -136,4 +137,19 @@ func rotateKeys(rot KeyRotator, log *slog.Logger) gin.HandlerFunc {
 		noStore(c)
 		c.JSON(http.StatusOK, gin.H{"active_kid": rot.ActiveKeyID()})
 	}
+}
+
+// pathParam is the path parameter name, percent-decoded once. The engine
+// routes on the path as sent when it holds an escape that the decoded path
+// would not give back (a "%2F"), and then leaves the parameters escaped;
+// otherwise it routes on the decoded path (newEngine).
+func pathParam(c *gin.Context, name string) string {
+	v := c.Param(name)
+	if c.Request.URL.RawPath == "" {
+		return v
+	}
+	if s, err := url.PathUnescape(v); err == nil {
+		return s
+	}
+	return v
 }

@@ -41,7 +41,7 @@ func (h *adminClients) list(c *gin.Context) {
 
 // show: GET /admin/v1/clients/{id}
 func (h *adminClients) show(c *gin.Context) {
-	info, err := h.svc.ClientByID(c.Request.Context(), c.Param("id"))
+	info, err := h.svc.ClientByID(c.Request.Context(), pathParam(c, "id"))
 	h.answer(c, http.StatusOK, info, err)
 }
 
@@ -72,14 +72,14 @@ func (h *adminClients) update(c *gin.Context) {
 		scopes := strings.Fields(*req.Scope)
 		ch.Scopes = &scopes
 	}
-	info, err := h.svc.UpdateClient(c.Request.Context(), c.Param("id"), ch)
+	info, err := h.svc.UpdateClient(c.Request.Context(), pathParam(c, "id"), ch)
 	h.answer(c, http.StatusOK, info, err)
 }
 
 // remove: DELETE /admin/v1/clients/{id}; ends the client's sessions.
 func (h *adminClients) remove(c *gin.Context) {
-	n, err := h.svc.DeleteClient(c.Request.Context(), c.Param("id"))
-	h.answer(c, http.StatusOK, gin.H{"client_id": c.Param("id"), "sessions_ended": n}, err)
+	n, err := h.svc.DeleteClient(c.Request.Context(), pathParam(c, "id"))
+	h.answer(c, http.StatusOK, gin.H{"client_id": pathParam(c, "id"), "sessions_ended": n}, err)
 }
 
 // rotate: POST /admin/v1/clients/{id}/secret; the new secret is generated
@@ -89,10 +89,10 @@ func (h *adminClients) rotate(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	secret, err := h.svc.RotateClientSecret(ctx, c.Param("id"), "")
+	secret, err := h.svc.RotateClientSecret(ctx, pathParam(c, "id"), "")
 	if h.failed(c, err) {
 		return
 	}
-	info, err := h.svc.ClientByID(ctx, c.Param("id"))
+	info, err := h.svc.ClientByID(ctx, pathParam(c, "id"))
 	h.answer(c, http.StatusOK, clientWithSecret{ClientInfo: info, ClientSecret: secret}, err)
 }

@@ -2,7 +2,9 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/batonhq/baton/models/gormstore/gormtest"
@@ -15,12 +17,16 @@ import (
 func TestAdminPathsCarryAnyName(t *testing.T) {
 	s := newServer(t, gormtest.OpenSQLite(t))
 	admin := s.token(t, "ops")
-	for _, name := range []string{"team/alice", "team", "50%off", "a?b#c", "ü/../x"} {
+	for _, name := range []string{"team/alice", "team", "50%off", "a?b#c", "ü/../x", "a+b/c", "alice+1@example.com"} {
 		body, _ := json.Marshal(map[string]string{"username": name, "password": "a long enough password"})
-		if status, got := s.usersAPI(t, "POST", "/admin/v1/users", string(body)); status != 201 || got["username"] != name {
-			t.Fatalf("create user %q: %d %v", name, status, got)
-		}
+		req, _ := http.NewRequest("POST", s.URL+"/admin/v1/users", strings.NewReader(string(body)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, raw := do(t, req)
 		path := "/admin/v1/users/" + url.PathEscape(name)
+		if resp.StatusCode != 201 || resp.Header.Get("Location") != path {
+			t.Fatalf("create user %q: %d, Location %q, want %q: %s", name, resp.StatusCode, resp.Header.Get("Location"), path, raw)
+		}
 		if status, got := s.usersAPI(t, "GET", path, ""); status != 200 || got["username"] != name {
 			t.Fatalf("GET %s: %d %v, want the user %q", path, status, got, name)
 		}
@@ -47,5 +53,11 @@ func TestAdminPathsCarryAnyName(t *testing.T) {
 	}
 	if status, got := s.usersAPI(t, "GET", "/admin/v1/users/team", ""); status != 200 || got["username"] != "team" {
 		t.Fatalf("user team after team/alice was deleted: %d %v", status, got)
+	}
+	// No redirect to the path without its trailing slash: it would be
+	// built from the decoded path, where the client "team/secret" becomes
+	// the secret of the client "team", which a client following it rotates.
+	if status, got := s.adminJSON(t, "POST", "/admin/v1/clients/team%2Fsecret/", admin, ""); status != 404 {
+		t.Fatalf("POST with a trailing slash: %d %v, want 404", status, got)
 	}
 }

@@ -32,7 +32,7 @@ func (h *adminSessions) list(c *gin.Context) {
 
 // revokeOne: DELETE /admin/v1/sessions/{id}
 func (h *adminSessions) revokeOne(c *gin.Context) {
-	ended, err := h.svc.EndSession(c.Request.Context(), c.Param("id"), models.EndAdmin)
+	ended, err := h.svc.EndSession(c.Request.Context(), pathParam(c, "id"), models.EndAdmin)
 	h.answer(c, http.StatusOK, gin.H{"revoked": ended}, err)
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/gin-gonic/gin"
 
@@ -42,13 +43,13 @@ func (h *adminUsers) create(c *gin.Context) {
 	if h.failed(c, err) {
 		return
 	}
-	c.Header("Location", "/admin/v1/users/"+u.Username)
+	c.Header("Location", "/admin/v1/users/"+url.PathEscape(u.Username))
 	h.answer(c, http.StatusCreated, u, nil)
 }
 
 // show: GET /admin/v1/users/{username}
 func (h *adminUsers) show(c *gin.Context) {
-	u, err := h.svc.GetUser(c.Request.Context(), c.Param("username"))
+	u, err := h.svc.GetUser(c.Request.Context(), pathParam(c, "username"))
 	h.answer(c, http.StatusOK, u, err)
 }
 
@@ -71,13 +72,13 @@ func (h *adminUsers) update(c *gin.Context) {
 		h.failed(c, badInput("nothing to change: give password, roles or disabled"))
 		return
 	}
-	u, err := h.svc.UpdateUser(c.Request.Context(), c.Param("username"), ch)
+	u, err := h.svc.UpdateUser(c.Request.Context(), pathParam(c, "username"), ch)
 	h.answer(c, http.StatusOK, u, err)
 }
 
 // remove: DELETE /admin/v1/users/{username}
 func (h *adminUsers) remove(c *gin.Context) {
-	if h.failed(c, h.svc.DeleteUser(c.Request.Context(), c.Param("username"))) {
+	if h.failed(c, h.svc.DeleteUser(c.Request.Context(), pathParam(c, "username"))) {
 		return
 	}
 	noStore(c)

@@ -215,6 +215,10 @@ func schemaType(s map[string]any) string {
 	if e := asList(s["enum"]); len(e) > 0 {
 		var vs []string
 		for _, v := range e {
+			if v == nil {
+				vs = append(vs, "`null`")
+				continue
+			}
 			vs = append(vs, "`"+str(v)+"`")
 		}
 		extra = append(extra, "one of "+strings.Join(vs, ", "))

@@ -109,9 +109,13 @@ func mountAdmin(r gin.IRouter, cfg Config) {
 func newEngine(cfg Config, withMetrics bool) (*gin.Engine, error) {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	// Route on the path as sent, then unescape the parameters: a username
-	// or client id may hold "/" (percent-encoded in the admin API's paths).
-	r.UseRawPath = true
+	// A username or client id may hold "/" (percent-encoded in the admin
+	// API's paths): route on the path as sent, and leave its parameters as
+	// sent too (gin would decode them as a query, "+" as a space), for
+	// pathParam. No redirect to the path with(out) a trailing slash: gin
+	// builds it from the decoded path, so that a "%2F" would become a "/".
+	r.UseRawPath, r.UnescapePathValues = true, false
+	r.RedirectTrailingSlash = false
 	// Client addresses (login throttling, logs) come from the connection,
 	// or from X-Forwarded-For when the peer is a configured proxy; never
 	// from X-Real-IP, which a proxy that only sets X-Forwarded-For passes

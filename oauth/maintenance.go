@@ -45,7 +45,7 @@ func (s *Maintenance) Purge(ctx context.Context) error {
 	now := s.now()
 	steps := []struct {
 		what string
-		run  func() (int64, error) // deletes at most purgeBatch rows
+		run  func() (int64, error) // at most purgeBatch rows of each kind it handles; done when fewer
 	}{
 		{"sessions expired", func() (int64, error) {
 			return s.store.EndExpiredSessions(ctx, now, s.opts.RefreshIdleTTL, purgeBatch)
