@@ -164,17 +164,24 @@ func TestIdleSweepPlanUsesIndexes(t *testing.T) {
 		fmt.Sprintf(`INSERT INTO sessions (id, user_id, client_id, scope, created_at, last_used_at, expires_at, refresh_gen, refresh_check, ended_at, end_reason)
 			SELECT 'ended' || i, 'u', 'c', '', %d, %d, %d, 1, '\x00', %d, 'idle' FROM generate_series(1, 20000) i`, now-day*90, now-day*60, now-day*10, now-day*30),
 		`VACUUM`,
-		`PREPARE sweep(bigint, text, text, bigint, bigint, bigint, int, bigint, bigint, int) AS `+stmt)
+		`PREPARE sweep(bigint, text, text, bigint, bigint, bigint, bigint, bigint, int, bigint, bigint, int) AS `+stmt)
 	idle := 30 * day
 	beforeAndAfterAnalyze(t, conn, func(stats string) {
 		for _, mode := range []string{"force_custom_plan", "force_generic_plan"} {
 			if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = `+mode); err != nil {
 				t.Fatal(err)
 			}
-			p := explain(t, conn, fmt.Sprintf(`EXPLAIN (COSTS OFF) EXECUTE sweep(%d, 'absolute', 'idle', %d, %d, %d, 500, %d, %d, 500)`,
-				idle, idle, idle, now, (now-idle)/day, now-idle))
+			p := explain(t, conn, fmt.Sprintf(`EXPLAIN (COSTS OFF) EXECUTE sweep(%d, 'absolute', 'idle', %d, %d, %d, %d, %d, 500, %d, %d, 500)`,
+				idle, idle, idle, now, now-idle, now, (now-idle)/day, now-idle))
 			if strings.Contains(p, "Seq Scan on sessions") || !strings.Contains(p, "sessions_live_used_day") || !strings.Contains(p, "sessions_live_expires") {
 				t.Fatalf("%s, %s: the sweep does not find due sessions through the indexes of live sessions:\n%s", stats, mode, p)
+			}
+			// The sessions it updates, it finds by their key.
+			for line := range strings.Lines(p) {
+				line = strings.TrimSpace(line)
+				if strings.Contains(line, "Scan") && strings.HasSuffix(line, " on sessions") && !strings.HasSuffix(line, "Index Scan using sessions_pkey on sessions") {
+					t.Fatalf("%s, %s: the update reads sessions other than by key (%s):\n%s", stats, mode, line, p)
+				}
 			}
 			if testing.Verbose() {
 				t.Logf("%s, %s:\n%s", stats, mode, p)

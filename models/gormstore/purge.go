@@ -15,11 +15,18 @@ import (
 // The order is what makes the planner take the indexes: it cannot tell
 // that the ended sessions, which the indexes leave out, are the ones whose
 // limits have passed, and without it reads the whole table for a LIMIT it
-// expects to reach at once (TestIdleSweepPlanUsesIndexes).
+// expects to reach at once (TestIdleSweepPlanUsesIndexes). The UPDATE checks
+// the limits again: a session chosen by the search may be ended or
+// refreshed before its row lock is had, and READ COMMITTED then re-checks
+// only the UPDATE's own conditions on the newest row
+// (TestSweepLeavesSessionsChangedMeanwhile). There "live" is written
+// coalesce(ended_at, 0) = 0, which no index answers: with ended_at IS NULL
+// the planner read every live session through a partial index to apply
+// it, instead of finding the chosen ones by their key.
 const endExpired = `UPDATE sessions SET
 		end_reason = CASE WHEN expires_at <= last_used_at + ? THEN ? ELSE ? END,
 		ended_at = CASE WHEN expires_at <= last_used_at + ? THEN expires_at ELSE last_used_at + ? END
-	WHERE id IN (
+	WHERE coalesce(ended_at, 0) = 0 AND (expires_at <= ? OR last_used_at <= ?) AND id IN (
 		SELECT id FROM (SELECT id FROM sessions WHERE ended_at IS NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?) absolute
 		UNION ALL
 		SELECT id FROM (SELECT id FROM sessions WHERE ended_at IS NULL AND used_day <= ? AND last_used_at <= ?
@@ -32,7 +39,8 @@ func (s *Store) EndExpiredSessions(ctx context.Context, now time.Time, idle time
 	n, idleUS := int64(toMicros(now)), idle.Microseconds()
 	usedBefore := n - idleUS // integer division truncates alike in Go and SQL: day order follows time order
 	res := s.db.WithContext(ctx).Exec(endExpired,
-		idleUS, models.EndAbsolute, models.EndIdle, idleUS, idleUS, n, batch, usedBefore/dayMicros, usedBefore, batch)
+		idleUS, models.EndAbsolute, models.EndIdle, idleUS, idleUS, n, usedBefore,
+		n, batch, usedBefore/dayMicros, usedBefore, batch)
 	return res.RowsAffected, translate(res.Error)
 }
 
