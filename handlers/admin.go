@@ -75,7 +75,7 @@ const (
 )
 
 // pageLimit is the limit parameter of a list, given (v) or not: 1 to
-// maxPage, defaultPage when not given.
+// maxPage, defaultPage when not given; given empty, it is not a number.
 func pageLimit(v string, given bool) (int, error) {
 	if !given {
 		return defaultPage, nil
@@ -87,11 +87,16 @@ func pageLimit(v string, given bool) (int, error) {
 	return n, nil
 }
 
-// listPage answers a list: the page of up to limit items that read finds
-// after the request's cursor (the after parameter), under name, with the
-// cursor of the next page ("" after the last).
-func listPage[T any](a *adminAPI, c *gin.Context, name string, limit int,
+// listPage answers a list: the page of up to limit items (the limit
+// parameter) that read finds after the request's cursor (the after
+// parameter), under name, with the cursor of the next page ("" after the
+// last).
+func listPage[T any](a *adminAPI, c *gin.Context, name string,
 	read func(ctx context.Context, after string, limit int) ([]T, string, error)) {
+	limit, err := pageLimit(c.GetQuery("limit"))
+	if a.failed(c, err) {
+		return
+	}
 	page, next, err := read(c.Request.Context(), c.Query("after"), limit)
 	a.answer(c, http.StatusOK, gin.H{name: page, "next": next}, err)
 }

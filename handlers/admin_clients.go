@@ -32,11 +32,7 @@ type clientWithSecret struct {
 
 // list: GET /admin/v1/clients[?limit=N][&after=ID]
 func (h *adminClients) list(c *gin.Context) {
-	v := c.Query("limit")
-	limit, err := pageLimit(v, v != "")
-	if !h.failed(c, err) {
-		listPage(&h.adminAPI, c, "clients", limit, h.svc.ListClients)
-	}
+	listPage(&h.adminAPI, c, "clients", h.svc.ListClients)
 }
 
 // show: GET /admin/v1/clients/{id}

@@ -157,6 +157,7 @@ func TestAdminClients(t *testing.T) {
 				{"public client_credentials", "POST", "/admin/v1/clients", `{"client_id":"x","public":true,"grant_types":["client_credentials"]}`, 400, "invalid_request"},
 				{"show unknown", "GET", "/admin/v1/clients/nobody", "", 404, "not_found"},
 				{"bad limit", "GET", "/admin/v1/clients?limit=0", "", 400, "invalid_request"},
+				{"empty limit", "GET", "/admin/v1/clients?limit=", "", 400, "invalid_request"},
 				{"patch unknown", "PATCH", "/admin/v1/clients/nobody", `{"scope":"a"}`, 404, "not_found"},
 				{"patch bad grant", "PATCH", "/admin/v1/clients/svc", `{"grant_types":["implicit"]}`, 400, "invalid_request"},
 				{"patch empty grants", "PATCH", "/admin/v1/clients/svc", `{"grant_types":[]}`, 400, "invalid_request"},

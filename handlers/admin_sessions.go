@@ -20,12 +20,7 @@ func (h *adminSessions) list(c *gin.Context) {
 	if !ok {
 		return
 	}
-	v := c.Query("limit")
-	limit, err := pageLimit(v, v != "")
-	if h.failed(c, err) {
-		return
-	}
-	listPage(&h.adminAPI, c, "sessions", limit, func(ctx context.Context, after string, limit int) ([]oauth.SessionInfo, string, error) {
+	listPage(&h.adminAPI, c, "sessions", func(ctx context.Context, after string, limit int) ([]oauth.SessionInfo, string, error) {
 		return h.svc.ListSessions(ctx, username, after, limit)
 	})
 }

@@ -16,10 +16,7 @@ type adminUsers struct{ adminAPI }
 
 // list: GET /admin/v1/users[?limit=N][&after=CURSOR]
 func (h *adminUsers) list(c *gin.Context) {
-	limit, err := pageLimit(c.GetQuery("limit"))
-	if !h.failed(c, err) {
-		listPage(&h.adminAPI, c, "users", limit, h.svc.ListUsers)
-	}
+	listPage(&h.adminAPI, c, "users", h.svc.ListUsers)
 }
 
 // newUser is the body of POST /admin/v1/users.

@@ -197,6 +197,7 @@ func TestAdminSessionsAPI(t *testing.T) {
 		{"DELETE", "/admin/v1/sessions?username=alice", worker, 403, "insufficient_scope"},
 		{"GET", "/admin/v1/sessions", admin, 400, "invalid_request"},
 		{"GET", "/admin/v1/sessions?username=alice&limit=0", admin, 400, "invalid_request"},
+		{"GET", "/admin/v1/sessions?username=alice&limit=", admin, 400, "invalid_request"},
 		{"GET", "/admin/v1/sessions?username=bob", admin, 404, "not_found"},
 		{"DELETE", "/admin/v1/sessions/nope", admin, 404, "not_found"},
 		{"DELETE", "/admin/v1/sessions?username=bob", admin, 404, "not_found"},
