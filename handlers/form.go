@@ -22,7 +22,8 @@ const (
 )
 
 // parseForm reads an application/x-www-form-urlencoded body (RFC 6749 §3.2)
-// and refuses bodies over 64 KiB and repeated parameters.
+// and refuses bodies over 64 KiB and repeated or overlong parameters; it
+// drops the parameters no endpoint reads, unchecked.
 func parseForm(r *http.Request) (url.Values, error) {
 	ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "application/x-www-form-urlencoded" {
@@ -44,6 +45,10 @@ func parseForm(r *http.Request) (url.Values, error) {
 		return nil, oauth.ErrInvalidRequest.Describe("too many parameters")
 	}
 	for k, v := range form {
+		if !parameters[k] {
+			delete(form, k) // RFC 6749 §3.1, §3.2: unrecognized parameters are ignored
+			continue
+		}
 		if len(v) > 1 {
 			return nil, oauth.ErrInvalidRequest.Describe("parameter %q is repeated", truncate(k, 64))
 		}
@@ -58,6 +63,17 @@ func parseForm(r *http.Request) (url.Values, error) {
 		}
 	}
 	return form, nil
+}
+
+// parameters are the form parameters the endpoints read (the token,
+// revocation, introspection and authorization endpoints and the login and
+// consent forms); parseForm drops any other.
+var parameters = map[string]bool{
+	"grant_type": true, "code": true, "redirect_uri": true, "code_verifier": true, "refresh_token": true,
+	"scope": true, "username": true, "password": true, "client_id": true, "client_secret": true,
+	"token": true, "token_type_hint": true,
+	"response_type": true, "state": true, "code_challenge": true, "code_challenge_method": true,
+	"nonce": true, "prompt": true, "csrf_token": true, "login_ticket": true, "consent": true,
 }
 
 // identifiers are the parameters that name something (a client, a user, a
