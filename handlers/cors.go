@@ -32,6 +32,20 @@ func preflight(svc *oauth.Tokens, methods string) gin.HandlerFunc {
 	}
 }
 
+// publicPreflight answers OPTIONS on the public documents (discovery and
+// JWKS), which any origin may read (SPEC §6): a browser sends it before a
+// GET with a header outside the CORS safelist (If-None-Match, say).
+func publicPreflight(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", "GET, HEAD")
+	if asked := c.GetHeader("Access-Control-Request-Headers"); asked != "" {
+		h.Set("Access-Control-Allow-Headers", asked) // no credentials are allowed: any header is harmless
+	}
+	h.Set("Access-Control-Max-Age", "86400")
+	c.Status(http.StatusNoContent)
+}
+
 // allowOrigin lets the request's origin read the response when the client
 // registered it.
 func allowOrigin(c *gin.Context, svc *oauth.Tokens, clientID string) {

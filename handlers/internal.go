@@ -27,5 +27,5 @@ func NewInternalRouter(cfg Config) (http.Handler, error) {
 	if cfg.InternalAdmin {
 		mountAdmin(r, cfg)
 	}
-	return r, nil
+	return headAsGet{r}, nil
 }

@@ -71,6 +71,9 @@ func NewRouter(cfg Config) (http.Handler, error) {
 	metaHandler := serveBytes("application/json", "public, max-age=3600", meta)
 	r.GET("/.well-known/oauth-authorization-server", metaHandler)
 	r.GET("/.well-known/openid-configuration", metaHandler)
+	for _, public := range []string{"/.well-known/jwks.json", "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
+		r.OPTIONS(public, publicPreflight)
+	}
 	r.GET("/healthz", healthz)
 	r.GET("/readyz", readyz(cfg.Ready, cfg.Log))
 
@@ -82,7 +85,21 @@ func NewRouter(cfg Config) (http.Handler, error) {
 			return nil, fmt.Errorf("handlers: demo: %w", err)
 		}
 	}
-	return r, nil
+	return headAsGet{r}, nil
+}
+
+// headAsGet is a router that answers HEAD as GET (RFC 9110 §9.3.2: a
+// server that supports GET supports HEAD; load balancers probe /healthz
+// with it): the request goes through the router, its middleware included,
+// as a GET, and net/http, which sees the HEAD, sends no body.
+type headAsGet struct{ *gin.Engine }
+
+func (h headAsGet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		r = r.Clone(r.Context())
+		r.Method = http.MethodGet
+	}
+	h.Engine.ServeHTTP(w, r)
 }
 
 // mountAdmin adds the admin API (/admin/v1), on the public router or on the
