@@ -20,7 +20,7 @@ var (
 
 // Limits on authorization request values (the form and the query carry them).
 const (
-	maxStateLen = 1024
+	maxStateLen = 4096 // clients pack signed data into state; a URL keeps well under 8 KiB
 	maxNonceLen = 512
 )
 
@@ -144,9 +144,13 @@ func checkAuthorization(client *models.Client, req AuthorizationRequest) (Author
 		return page("redirect_uri does not match a registered redirect URI")
 	}
 	// From here on the redirect URI is trusted: errors go back to the client.
+	// RFC 6749 §4.1.2.1: the error carries the request's state, even one
+	// refused as too long (it came in a URL of that size), so that the
+	// client can match the answer to its request; a repeated one is not
+	// the request's, and is not echoed.
 	state := req.State
-	if len(state) > maxStateLen || slices.Contains(req.Repeated, "state") {
-		state = "" // not echoed: the client can tell from the error
+	if slices.Contains(req.Repeated, "state") {
+		state = ""
 	}
 	fail := func(e *Error) (Authorization, error) {
 		return Authorization{}, &AuthorizationError{Err: e, Redirect: redirect, State: state}

@@ -3,6 +3,7 @@ package oauth
 import (
 	"errors"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/batonhq/baton/models"
@@ -75,6 +76,25 @@ func TestCheckAuthorization(t *testing.T) {
 				t.Fatalf("got %s redirecting to %q, want %s redirecting to %q", aerr.Err.Code, aerr.Redirect, tt.code, tt.redirect)
 			}
 		})
+	}
+}
+
+// TestAuthorizationStateLength: a state of 4096 characters is accepted; a
+// longer one is refused, and the error still carries it (RFC 6749
+// §4.1.2.1), as it does any state but a repeated one.
+func TestAuthorizationStateLength(t *testing.T) {
+	app := &models.Client{ID: "app", Public: true, Grants: []string{GrantAuthorizationCode}, Scopes: []string{"openid"},
+		RedirectURIs: []string{"https://app.example/cb"}}
+	req := AuthorizationRequest{ResponseType: "code", ClientID: "app", RedirectURI: "https://app.example/cb",
+		State: strings.Repeat("s", maxStateLen), CodeChallenge: testChallenge, CodeChallengeMethod: "S256"}
+	if auth, err := checkAuthorization(app, req); err != nil || auth.State != req.State {
+		t.Fatalf("a state of %d characters: %v", maxStateLen, err)
+	}
+	req.State += "s"
+	_, err := checkAuthorization(app, req)
+	var aerr *AuthorizationError
+	if !errors.As(err, &aerr) || aerr.Err.Code != "invalid_request" || aerr.State != req.State {
+		t.Fatalf("a state of %d characters: %v, want invalid_request carrying the state", len(req.State), err)
 	}
 }
 
