@@ -211,6 +211,10 @@ type Store interface {
 	CreateClient(ctx context.Context, c Client) error
 	// Client returns the client; ErrNotFound if none.
 	Client(ctx context.Context, id string) (Client, error)
+	// ClientsVersion returns a count that every committed change of a
+	// client (created, updated, deleted) increases, whichever process made
+	// it: caches of clients compare it to learn of changes.
+	ClientsVersion(ctx context.Context) (int64, error)
 
 	// UserByID returns the user; ErrNotFound if none.
 	UserByID(ctx context.Context, id string) (User, error)

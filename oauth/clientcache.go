@@ -8,14 +8,20 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/batonhq/baton/models"
 )
 
-// clientTTL bounds how long a cached client may be used: clients change
-// rarely, and every instance sees a change within this time.
-const clientTTL = 5 * time.Second
+// clientTTL bounds how long a cached client may be used when the store
+// cannot tell of changes; clientsCheck is how often the cache asks the
+// store whether any client changed (ClientsVersion): a change made by
+// another process (the CLI, another instance) reaches this one within it.
+const (
+	clientTTL    = 5 * time.Second
+	clientsCheck = 100 * time.Millisecond
+)
 
 // maxUnknownClients bounds the negative cache: past it, the cache starts
 // over, so that a spray of made-up client ids cannot grow memory.
@@ -40,6 +46,10 @@ type clientCache struct {
 	// forgotten counts forget calls: a load that began before one does
 	// not refill the cache with what it read (it may predate a change).
 	forgotten uint64
+	// version is the store's ClientsVersion when last read (under mu), at
+	// checked (Unix nanoseconds; the caller that moves it reads the store).
+	version int64
+	checked atomic.Int64
 	// verify runs one argon2id verification for concurrent requests
 	// presenting the same secret for the same client (a service starting
 	// its workers at once), instead of one each in the hashing queue.
@@ -75,10 +85,39 @@ func (c *clientCache) forget(id string) {
 	c.mu.Unlock()
 }
 
+// sync asks the store, at most every clientsCheck, whether any client
+// changed since the cache last asked; if so, every cached client is read
+// again on its next use (its verified secret stays, if its hash did) and
+// no unknown id is remembered. One caller asks; the others go on with the
+// cache meanwhile. When the store cannot answer, clientTTL still bounds
+// what the cache serves.
+func (c *clientCache) sync(ctx context.Context, now time.Time) {
+	last := c.checked.Load()
+	if now.UnixNano()-last < int64(clientsCheck) || !c.checked.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	v, err := c.store.ClientsVersion(ctx)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	if v != c.version {
+		c.version = v
+		for id, e := range c.m {
+			e.loaded = time.Time{}
+			c.m[id] = e
+		}
+		clear(c.unknown)
+		c.forgotten++ // a load under way may have read the client before the change
+	}
+	c.mu.Unlock()
+}
+
 // get returns the client, from the cache while it is fresh; an id the
 // store did not know within clientTTL is answered models.ErrNotFound
 // without asking again.
 func (c *clientCache) get(ctx context.Context, id string, now time.Time) (models.Client, error) {
+	c.sync(ctx, now)
 	c.mu.RLock()
 	e, ok := c.m[id]
 	missing, unknown := c.unknown[id]

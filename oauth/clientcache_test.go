@@ -1,8 +1,11 @@
 package oauth_test
 
 import (
+	"errors"
+	"log/slog"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/batonhq/baton/models/gormstore/gormtest"
 	"github.com/batonhq/baton/oauth"
@@ -58,5 +61,47 @@ func TestClientSecretVerifiedOnce(t *testing.T) {
 	}
 	if f.svc.Shared.Hashes() == before {
 		t.Fatal("a wrong secret was not verified with argon2id")
+	}
+}
+
+// TestClientChangeReachesOtherInstances: two servers on one database, as
+// two instances (or a server and the CLI) are. A secret rotated and a
+// client deleted through one are refused by the other once its cache has
+// asked the store whether clients changed (every 0.1 s), not after its
+// cache's 5 s.
+func TestClientChangeReachesOtherInstances(t *testing.T) {
+	for _, b := range gormtest.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newFixture(t, b.Open(t))
+			ctx := t.Context()
+			other, err := oauth.NewServer(f.store, f.signer, f.opts, f.clock.Now, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			old := oauth.ClientCredentials{ID: serviceID, Secret: secret, Method: oauth.AuthBasic}
+			conf := oauth.ClientCredentials{ID: confID, Secret: secret, Method: oauth.AuthBasic}
+			for _, cred := range []oauth.ClientCredentials{old, conf} {
+				if _, err := f.svc.Tokens.AuthenticateClient(ctx, cred); err != nil { // cached, secret verified
+					t.Fatal(err)
+				}
+			}
+			rotated, err := other.Admin.RotateClientSecret(ctx, serviceID, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := other.Admin.DeleteClient(ctx, confID); err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Advance(150 * time.Millisecond)
+			if _, err := f.svc.Tokens.AuthenticateClient(ctx, old); !errors.Is(err, oauth.ErrInvalidClient) {
+				t.Fatalf("the old secret 0.15 s after another instance rotated it: %v, want invalid_client", err)
+			}
+			if _, err := f.svc.Tokens.AuthenticateClient(ctx, oauth.ClientCredentials{ID: serviceID, Secret: rotated, Method: oauth.AuthBasic}); err != nil {
+				t.Fatalf("the new secret: %v", err)
+			}
+			if _, err := f.svc.Tokens.AuthenticateClient(ctx, conf); !errors.Is(err, oauth.ErrInvalidClient) {
+				t.Fatalf("a client 0.15 s after another instance deleted it: %v, want invalid_client", err)
+			}
+		})
 	}
 }

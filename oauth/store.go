@@ -15,6 +15,7 @@ import (
 // ClientStore reads registered clients (the client cache).
 type ClientStore interface {
 	Client(ctx context.Context, id string) (models.Client, error)
+	ClientsVersion(ctx context.Context) (int64, error)
 }
 
 // UserStore reads users by name (logins).

@@ -97,11 +97,11 @@ type clientRotateSecretCmd struct {
 }
 
 // Run replaces a confidential client's secret; the old one stops working
-// at once here, and within 5 s on running servers (their client cache).
+// at once here, and within 0.1 s on running servers (their client cache).
 func (c *clientRotateSecretCmd) Run(e *env) error {
 	return changeSecret(e, c.SecretStdin, "secret-stdin", "client secret", func(svc *oauth.Admin, secret string) (string, error) {
 		_, err := svc.RotateClientSecret(e.Ctx, c.ID, secret)
-		return fmt.Sprintf("client %s: secret rotated; running servers refuse the old one within 5 s", c.ID), err
+		return fmt.Sprintf("client %s: secret rotated; running servers refuse the old one within 0.1 s", c.ID), err
 	})
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 
+	"gorm.io/gorm"
+
 	"github.com/batonhq/baton/models"
 )
 
@@ -63,7 +65,25 @@ func (s *Store) CreateClient(ctx context.Context, c models.Client) error {
 	row := clientRow{ID: c.ID, SecretHash: c.SecretHash, Public: c.Public,
 		Grants: strings.Join(c.Grants, " "), Scopes: strings.Join(c.Scopes, " "), CreatedAt: toMicros(c.CreatedAt),
 		RedirectURIs: strings.Join(c.RedirectURIs, " "), AllowedOrigins: strings.Join(c.AllowedOrigins, " "), Trusted: c.Trusted}
-	return translate(s.db.WithContext(ctx).Create(&row).Error)
+	return translate(s.transaction(ctx, func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return bumpClients(tx)
+	}))
+}
+
+// bumpClients counts a change of clients, in the transaction that makes it
+// (ClientsVersion).
+func bumpClients(tx *gorm.DB) error {
+	return tx.Exec(`UPDATE client_changes SET version = version + 1 WHERE id = 1`).Error
+}
+
+// ClientsVersion returns the count of changes to clients so far.
+func (s *Store) ClientsVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.db.WithContext(ctx).Raw(`SELECT version FROM client_changes WHERE id = 1`).Scan(&v).Error
+	return v, translate(err)
 }
 
 // Client returns the client with that id.

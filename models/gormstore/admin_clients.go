@@ -35,8 +35,11 @@ func (s *Store) UpdateClient(ctx context.Context, id string, fn func(models.Clie
 		row.Grants, row.Scopes = strings.Join(c.Grants, " "), strings.Join(c.Scopes, " ")
 		row.RedirectURIs, row.AllowedOrigins = strings.Join(c.RedirectURIs, " "), strings.Join(c.AllowedOrigins, " ")
 		out = row.model()
-		return tx.Exec(`UPDATE clients SET secret_hash = ?, grants = ?, scopes = ?, redirect_uris = ?, allowed_origins = ?, trusted = ?
-			WHERE id = ?`, row.SecretHash, row.Grants, row.Scopes, row.RedirectURIs, row.AllowedOrigins, row.Trusted, id).Error
+		if err := tx.Exec(`UPDATE clients SET secret_hash = ?, grants = ?, scopes = ?, redirect_uris = ?, allowed_origins = ?, trusted = ?
+			WHERE id = ?`, row.SecretHash, row.Grants, row.Scopes, row.RedirectURIs, row.AllowedOrigins, row.Trusted, id).Error; err != nil {
+			return err
+		}
+		return bumpClients(tx)
 	})
 	if err != nil {
 		return models.Client{}, translate(err)
@@ -68,7 +71,7 @@ func (s *Store) DeleteClient(ctx context.Context, id string) (int64, error) {
 				return err
 			}
 		}
-		return nil
+		return bumpClients(tx)
 	})
 	if err != nil {
 		return 0, translate(err)

@@ -70,6 +70,23 @@ var migrations = []migration{
 		sqlite:   schemaV8("INTEGER", "VIRTUAL"),
 		postgres: schemaV8("BIGINT", "STORED"),
 	},
+	{
+		version:  9,
+		name:     "a version of the clients, for the caches of running servers",
+		sqlite:   schemaV9(),
+		postgres: schemaV9(),
+	},
+}
+
+// schemaV9 counts changes to clients: every change of a client bumps the
+// one row of client_changes in its transaction, and a running server's
+// client cache reads it now and then to learn that a client changed in
+// another process (the CLI, another instance).
+func schemaV9() []string {
+	return []string{
+		`CREATE TABLE client_changes (id INTEGER PRIMARY KEY, version BIGINT NOT NULL)`,
+		`INSERT INTO client_changes (id, version) VALUES (1, 0)`,
+	}
 }
 
 // schemaV8 lets the purge's idle sweep find the sessions past their idle

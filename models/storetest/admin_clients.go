@@ -49,6 +49,51 @@ func testClientsList(t *testing.T, s Store) {
 
 // testUpdateClient: UpdateClient stores what fn returns except the id,
 // Public and CreatedAt, and nothing when fn fails.
+// testClientsVersion: every committed change of a client increases
+// ClientsVersion; a read, a failed change and a change of something else
+// do not.
+func testClientsVersion(t *testing.T, s Store) {
+	ctx := t.Context()
+	last := int64(-1)
+	step := func(what string, changed bool) {
+		t.Helper()
+		v, err := s.ClientsVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if last >= 0 && (v > last) != changed {
+			t.Fatalf("after %s: version %d, before %d; want it increased: %v", what, v, last, changed)
+		}
+		last = v
+	}
+	step("nothing", false)
+	if err := s.CreateClient(ctx, models.Client{ID: "c1", SecretHash: "h1", Grants: []string{"password"}, CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	step("a client created", true)
+	if err := s.CreateClient(ctx, models.Client{ID: "c1", CreatedAt: t0}); !errors.Is(err, models.ErrAlreadyExists) {
+		t.Fatalf("duplicate client: %v", err)
+	}
+	if _, err := s.Client(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateClient(ctx, "c1", func(c models.Client) (models.Client, error) { return c, errors.New("refused") }); err == nil {
+		t.Fatal("a refused change was written")
+	}
+	if err := s.CreateUser(ctx, models.User{ID: "u1", Username: "alice", PasswordHash: "h", CreatedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	step("a read, a duplicate, a refused change and a user", false)
+	if _, err := s.UpdateClient(ctx, "c1", func(c models.Client) (models.Client, error) { c.SecretHash = "h2"; return c, nil }); err != nil {
+		t.Fatal(err)
+	}
+	step("a secret changed", true)
+	if _, err := s.DeleteClient(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	step("a client deleted", true)
+}
+
 func testUpdateClient(t *testing.T, s Store) {
 	ctx := t.Context()
 	orig := models.Client{ID: "c1", SecretHash: "h1", Grants: []string{"password"}, Scopes: []string{"read"}, CreatedAt: t0}

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"ReserveLoginParallel", testReserveLoginParallel},
 		{"ClientsList", testClientsList},
 		{"UpdateClient", testUpdateClient},
+		{"ClientsVersion", testClientsVersion},
 		{"UpdateClientParallel", testUpdateClientParallel},
 		{"DeleteClient", testDeleteClient},
 		{"UsersList", testUsersList},
