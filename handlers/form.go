@@ -65,16 +65,19 @@ func parseForm(r *http.Request) (url.Values, error) {
 	return form, nil
 }
 
-// parameters are the form parameters the endpoints read (the token,
-// revocation, introspection and authorization endpoints and the login and
-// consent forms); parseForm drops any other.
-var parameters = map[string]bool{
-	"grant_type": true, "code": true, "redirect_uri": true, "code_verifier": true, "refresh_token": true,
-	"scope": true, "username": true, "password": true, "client_id": true, "client_secret": true,
-	"token": true, "token_type_hint": true,
-	"response_type": true, "state": true, "code_challenge": true, "code_challenge_method": true,
-	"nonce": true, "prompt": true, "csrf_token": true, "login_ticket": true, "consent": true,
-}
+// parameters are the form parameters the endpoints read: the token,
+// revocation and introspection endpoints', and the login and consent
+// forms', which carry the authorization request's; parseForm drops any
+// other.
+var parameters = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range append([]string{"grant_type", "code", "redirect_uri", "code_verifier", "refresh_token",
+		"scope", "username", "password", "client_id", "client_secret", "token", "token_type_hint",
+		"csrf_token", "login_ticket", "consent"}, authorizationParameters...) {
+		m[k] = true
+	}
+	return m
+}()
 
 // identifiers are the parameters that name something (a client, a user, a
 // grant, a token type): no control character makes sense in them (user and

@@ -150,6 +150,11 @@ func authHidden(req oauth.AuthorizationRequest) []field {
 	return out
 }
 
+// authorizationParameters are the parameters of an authorization request
+// (RFC 6749 §4.1.1, RFC 7636 §4.3, OIDC Core §3.1.2.1) that baton reads.
+var authorizationParameters = []string{"response_type", "client_id", "redirect_uri", "scope", "state",
+	"code_challenge", "code_challenge_method", "nonce", "prompt"}
+
 // authorizationRequest reads the authorization parameters from a query or
 // a form, noting the repeated ones.
 func authorizationRequest(v url.Values) oauth.AuthorizationRequest {
@@ -159,8 +164,7 @@ func authorizationRequest(v url.Values) oauth.AuthorizationRequest {
 		CodeChallenge: v.Get("code_challenge"), CodeChallengeMethod: v.Get("code_challenge_method"),
 		Nonce: v.Get("nonce"), Prompt: v.Get("prompt"),
 	}
-	for _, k := range []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
-		"code_challenge_method", "nonce", "prompt"} {
+	for _, k := range authorizationParameters {
 		if len(v[k]) > 1 {
 			req.Repeated = append(req.Repeated, k)
 		}

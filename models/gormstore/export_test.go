@@ -54,5 +54,8 @@ const RotatePostgres = rotatePostgres
 // with ? placeholders (plan tests).
 const EndExpired = endExpired
 
+// DayMicros is a day in microseconds: sessions.used_day's unit.
+const DayMicros = dayMicros
+
 // Translate is translate (tests of the error mapping).
 var Translate = translate

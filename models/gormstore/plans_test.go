@@ -149,7 +149,7 @@ func TestIdleSweepPlanUsesIndexes(t *testing.T) {
 	url := gormtest.FreshSchema(t, gormtest.PostgresURL(t))
 	gormtest.OpenPostgresAt(t, url)
 	ctx := t.Context()
-	now, day := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC).UnixMicro(), (24 * time.Hour).Microseconds()
+	now, day := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC).UnixMicro(), gormstore.DayMicros
 	stmt := gormstore.EndExpired
 	for i := 1; strings.Contains(stmt, "?"); i++ {
 		stmt = strings.Replace(stmt, "?", fmt.Sprintf("$%d", i), 1)
